@@ -1,0 +1,126 @@
+"""``rtstyle`` command line: argument parsing, dispatch, and turning errors into one line.
+
+Library code raises :class:`rtstyle.errors.RtStyleError` for anything a user can cause; this is
+the only place that prints it, with a distinct exit code for user errors (2), missing
+backends (3), internal errors (70) and Ctrl-C (130).  ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+from rtstyle import __version__
+from rtstyle.errors import EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_UNAVAILABLE, RtStyleError
+
+EXAMPLES = """\
+examples:
+  rtstyle sample clip.mp4                          make a 5 s test clip (with audio)
+  rtstyle convert clip.mp4 out.mp4                 stylize with the default style
+  rtstyle convert in.mov out.mp4 --style starry_night=0.7 --style great_wave=0.3
+  rtstyle convert in.mp4 out.mp4 --strength 0.6 --keep-colors --scale 0.5 --crf 20
+  rtstyle image photo.jpg photo_styled.png --model quality --style scream
+  rtstyle styles                                   list installed style banks and styles
+"""
+
+
+def _add_style_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("style")
+    group.add_argument("--model", metavar="BANK", help="style bank: fast, quality, a bank name, or a .safetensors path "
+                       "(default: fast on CPU, quality on CUDA)")
+    group.add_argument("--style", metavar="NAME[=WEIGHT]", action="append", default=[],
+                       help="style to apply; repeat to mix (weights are normalised; default: the bank's first style)")
+    group.add_argument("--strength", type=float, default=1.0, metavar="S",
+                       help="0 = original, 1 = fully stylized (default 1)")
+    group.add_argument("--keep-colors", action="store_true", help="keep the source colours (luminance-only transfer)")
+    group.add_argument("--scale", type=float, default=1.0, metavar="F",
+                       help="working resolution as a fraction of the input size (default 1; 0.5 is ~4x faster)")
+    group.add_argument("--max-pixels", type=int, default=None, metavar="N",
+                       help="cap on the working resolution in pixels (default 1920x1088); larger frames are "
+                            "stylized at the cap and upsampled")
+    group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    group.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default: float16 on CUDA)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rtstyle",
+        description="Real-time video stylization with GAN-trained multi-style networks.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"rtstyle {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    convert = commands.add_parser("convert", help="stylize a video file (audio kept)", epilog=EXAMPLES,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    convert.add_argument("input", metavar="IN", help="any video PyAV/FFmpeg can read")
+    convert.add_argument("output", metavar="OUT", help="destination (.mp4, .mkv, .mov, ...); written only when complete")
+    _add_style_options(convert)
+    encode = convert.add_argument_group("encoding")
+    encode.add_argument("--codec", default="libx264", help="video encoder (default libx264)")
+    encode.add_argument("--crf", type=int, default=18, metavar="N", help="constant rate factor, lower is better (default 18)")
+    encode.add_argument("--preset", default="medium", metavar="P", help="encoder speed preset, e.g. veryfast, medium, slow")
+    encode.add_argument("--batch", type=int, default=None, metavar="N",
+                        help="frames per inference batch (default 1 on CPU, 8 on GPU)")
+    convert.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    convert.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    image = commands.add_parser("image", help="stylize a still image")
+    image.add_argument("input", metavar="IN")
+    image.add_argument("output", metavar="OUT", help="destination image (.png, .jpg, .webp, ...)")
+    _add_style_options(image)
+    image.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+
+    commands.add_parser("styles", help="list installed style banks and their styles")
+
+    sample = commands.add_parser("sample", help="write a synthetic test clip with audio")
+    sample.add_argument("output", metavar="OUT")
+    sample.add_argument("--seconds", type=float, default=5.0, help="duration (default 5)")
+    sample.add_argument("--size", default="640x360", metavar="WxH", help="frame size (default 640x360)")
+    sample.add_argument("--fps", type=int, default=24, help="frame rate (default 24)")
+    sample.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from rtstyle import commands  # imported late: `--help` should not pay for torch
+
+    handlers = {"convert": commands.run_convert, "image": commands.run_image,
+                "styles": commands.run_styles, "sample": commands.run_sample}
+    try:
+        return handlers[args.command](args)
+    except RtStyleError as exc:
+        _fail(str(exc), args.debug)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing was written", args.debug)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        _fail("out of memory: try --scale 0.5, a smaller --max-pixels or --batch 1", args.debug)
+        return EXIT_UNAVAILABLE
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError (CUDA)
+            _fail("GPU out of memory: try --scale 0.5, --batch 1 or --device cpu", args.debug)
+            return EXIT_UNAVAILABLE
+        _fail(f"internal error ({type(exc).__name__}: {exc}); please report it, rerun with --debug for details",
+              args.debug)
+        return EXIT_INTERNAL_ERROR
+
+
+def _fail(message: str, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    first_line = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    print(f"rtstyle: error: {first_line}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Implementations of the ``rtstyle`` subcommands (argument parsing lives in :mod:`rtstyle.cli`).
+
+Each handler checks what is cheap to check (input exists, destination writable, style names)
+before loading a model or decoding a frame, so mistakes fail in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rtstyle.catalog import list_banks, resolve_bank
+from rtstyle.device import pick_device
+from rtstyle.errors import InputError
+from rtstyle.mixing import mix_from_specs
+from rtstyle.pipeline import convert_video
+from rtstyle.stylefile import load_style_bank
+from rtstyle.stylizer import DEFAULT_MAX_PIXELS, Stylizer, StylizerSettings
+from rtstyle.video.atomic import atomic_output, check_destination
+from rtstyle.video.images import read_image, write_image
+from rtstyle.video.reader import VideoReader
+from rtstyle.video.sample import make_sample_clip
+from rtstyle.video.writer import EncodeOptions, check_encodable
+
+
+def build_stylizer(args: argparse.Namespace) -> Stylizer:
+    """Load the bank named by ``--model`` and apply the style options of ``args``."""
+    device = pick_device(args.device)
+    bank = load_style_bank(resolve_bank(args.model, device.type))
+    settings = StylizerSettings(
+        mix_from_specs(args.style, bank.style_names),
+        strength=args.strength,
+        keep_colors=args.keep_colors,
+        scale=args.scale,
+        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+    )
+    return Stylizer(bank, settings, device=device, dtype=args.dtype)
+
+
+def _require_input(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a file")
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    source, destination = Path(args.input), Path(args.output)
+    _require_input(source)
+    check_destination(destination, overwrite=args.overwrite, inputs=[source])
+    options = EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset)
+    check_encodable(destination, options)
+    if args.batch is not None and args.batch < 1:
+        raise InputError("--batch must be at least 1")
+    stylizer = build_stylizer(args)
+    batch = args.batch or (8 if stylizer.device.type == "cuda" else 1)
+    bar = tqdm(unit="frame", dynamic_ncols=True, disable=args.quiet, desc=destination.name, file=sys.stderr)
+
+    def on_start(reader: VideoReader) -> None:
+        bar.reset(total=reader.frame_count)
+
+    def on_progress(done: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        stats = convert_video(source, destination, stylizer, options=options, batch_size=batch,
+                              overwrite=args.overwrite, on_start=on_start, on_progress=on_progress)
+    finally:
+        bar.close()
+    if not args.quiet:
+        print(f"wrote {destination}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps), "
+              f"style {_describe_mix(stylizer)} on {stylizer.device}", file=sys.stderr)
+    return 0
+
+
+def run_image(args: argparse.Namespace) -> int:
+    source, destination = Path(args.input), Path(args.output)
+    _require_input(source)
+    check_destination(destination, overwrite=args.overwrite, inputs=[source])
+    rgb = read_image(source)
+    stylizer = build_stylizer(args)
+    write_image(destination, stylizer(rgb), overwrite=args.overwrite)
+    print(f"wrote {destination} ({rgb.shape[1]}x{rgb.shape[0]}), style {_describe_mix(stylizer)}", file=sys.stderr)
+    return 0
+
+
+def run_styles(args: argparse.Namespace) -> int:
+    banks = list_banks()
+    if not banks:
+        print("no style banks installed")
+        return 0
+    for entry in banks:
+        if entry.error:
+            print(f"{entry.name}  [{entry.source}]  UNREADABLE: {entry.error}")
+            continue
+        preset = f", {entry.preset} preset" if entry.preset else ""
+        print(f"{entry.name}  [{entry.source}{preset}]  {entry.path}")
+        for style in entry.styles:
+            print(f"    {style}")
+    return 0
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise InputError(f"invalid --size {args.size!r}: expected WIDTHxHEIGHT, e.g. 640x360") from None
+    if width < 16 or height < 16 or args.seconds <= 0 or args.fps <= 0:
+        raise InputError("--size must be at least 16x16, --seconds and --fps positive")
+    destination = Path(args.output)
+    with atomic_output(destination, overwrite=args.overwrite) as temporary:
+        make_sample_clip(temporary, seconds=args.seconds, width=width, height=height, fps=args.fps)
+    print(f"wrote {destination}: {args.seconds:g} s, {width}x{height} at {args.fps} fps, with audio", file=sys.stderr)
+    return 0
+
+
+def _describe_mix(stylizer: Stylizer) -> str:
+    weights = stylizer.settings.style_weights
+    parts = [f"{name}={w:.2f}" if len(weights) > 1 and w < 1 else name
+             for name, w in zip(stylizer.style_names, weights) if w > 0]
+    return " + ".join(parts)

@@ -1,0 +1,150 @@
+"""Multi-style feed-forward generator G (the style bank's network).
+
+Encoder (stem + strided convs) → residual blocks → decoder (nearest upsample + conv) → RGB head,
+with conditional instance norm after every conv so one network holds many styles.  The
+architecture follows Johnson et al. 2016 ("Perceptual Losses for Real-Time Style Transfer") with
+Dumoulin et al. 2017's conditional instance norm; the ``fast`` preset shrinks channels and blocks
+so the network runs at camera rate on a laptop CPU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rtstyle.models.blocks import ConvNormAct, ResidualBlock, UpsampleConvNormAct
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Constructor arguments of :class:`StyleGenerator`; saved verbatim in style files.
+
+    ``channels[i]`` is the width at scale ``1/2**i``; the encoder halves the resolution
+    ``len(channels) - 1`` times, so the network's stride is ``2 ** (len(channels) - 1)``.
+    """
+
+    num_styles: int = 1
+    channels: tuple[int, ...] = (32, 64, 128)
+    num_residual_blocks: int = 5
+    outer_kernel: int = 9
+
+    def __post_init__(self) -> None:
+        # JSON gives lists; keep a tuple so configs compare equal and stay hashable.
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        if self.num_styles < 1:
+            raise ValueError("num_styles must be at least 1")
+        if len(self.channels) < 1 or any(c < 1 for c in self.channels):
+            raise ValueError(f"channels must be positive integers, got {self.channels}")
+        if self.outer_kernel < 1 or self.outer_kernel % 2 == 0:
+            raise ValueError("outer_kernel must be an odd positive integer")
+        if self.num_residual_blocks < 0:
+            raise ValueError("num_residual_blocks must be >= 0")
+
+    @property
+    def stride(self) -> int:
+        return 2 ** (len(self.channels) - 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["channels"] = list(self.channels)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GeneratorConfig:
+        """Build from JSON; unknown keys are an error so a newer file is not half-read."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown generator config keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+#: Named architectures.  ``quality`` has the capacity of Johnson et al.'s TransformerNet;
+#: ``fast`` is sized for >= 30 fps at 640×360 on a 2-core CPU (see bench/RESULTS.md).
+PRESETS: dict[str, GeneratorConfig] = {
+    "quality": GeneratorConfig(channels=(32, 64, 128), num_residual_blocks=5, outer_kernel=9),
+    "fast": GeneratorConfig(channels=(8, 16, 32), num_residual_blocks=3, outer_kernel=3),
+}
+
+
+def preset_config(name: str, num_styles: int) -> GeneratorConfig:
+    """The preset architecture ``name`` sized for ``num_styles`` styles."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+    base = PRESETS[name]
+    return GeneratorConfig(**{**base.to_dict(), "num_styles": num_styles})
+
+
+class StyleGenerator(nn.Module):
+    """G(x, w): stylize images ``x`` ``[N,3,H,W]`` in ``[0,1]`` with style weights ``w`` ``[N,S]``.
+
+    Any spatial size works: the input is padded (replicate) up to a multiple of the stride and
+    to a minimum size so every reflection pad inside has room, and the output is cropped back.
+    """
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        self.config = config
+        s, widths = config.num_styles, config.channels
+        self.stem = ConvNormAct(3, widths[0], config.outer_kernel, s)
+        self.down = nn.ModuleList(
+            ConvNormAct(widths[i], widths[i + 1], 3, s, stride=2) for i in range(len(widths) - 1)
+        )
+        self.residual = nn.ModuleList(
+            ResidualBlock(widths[-1], s) for _ in range(config.num_residual_blocks)
+        )
+        self.up = nn.ModuleList(
+            UpsampleConvNormAct(widths[i + 1], widths[i], 3, s) for i in reversed(range(len(widths) - 1))
+        )
+        self.head = nn.Sequential(
+            nn.ReflectionPad2d(config.outer_kernel // 2),
+            nn.Conv2d(widths[0], 3, config.outer_kernel),
+        )
+
+    @property
+    def min_size(self) -> int:
+        # The deepest feature map must stay wider than the 3×3 reflection pad (1 pixel).
+        return max(4 * self.config.stride, self.config.outer_kernel + 1)
+
+    def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+        # x: [N,3,H,W] in [0,1]; style_weights: [N,S] → [N,3,H,W] in [0,1]
+        height, width = x.shape[-2:]
+        padded = self._pad_to_stride(x)
+        y = padded * 2.0 - 1.0
+        y = self.stem(y, style_weights)
+        for layer in self.down:
+            y = layer(y, style_weights)
+        for block in self.residual:
+            y = block(y, style_weights)
+        for layer in self.up:
+            y = layer(y, style_weights)
+        y = torch.sigmoid(self.head(y))
+        return y[..., :height, :width]
+
+    def _pad_to_stride(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        stride, minimum = self.config.stride, self.min_size
+        target_h = max(minimum, math.ceil(height / stride) * stride)
+        target_w = max(minimum, math.ceil(width / stride) * stride)
+        if (target_h, target_w) == (height, width):
+            return x
+        # Replicate, not reflect: reflection needs the pad to be smaller than the image, which a
+        # 1×1 or 3×5 input is not.
+        return F.pad(x, (0, target_w - width, 0, target_h - height), mode="replicate")
+
+    def flops_per_pixel(self) -> float:
+        """Multiply-adds ×2 per output pixel (convolutions only), for the benchmark tables."""
+        cfg = self.config
+        widths, k = cfg.channels, cfg.outer_kernel
+        total = 2.0 * 3 * widths[0] * k * k  # stem at full resolution
+        for i in range(len(widths) - 1):
+            total += 2.0 * widths[i] * widths[i + 1] * 9 / 4 ** (i + 1)  # strided conv output
+            total += 2.0 * widths[i + 1] * widths[i] * 9 / 4**i  # upsample conv output
+        total += cfg.num_residual_blocks * 2 * (2.0 * widths[-1] ** 2 * 9) / 4 ** (len(widths) - 1)
+        total += 2.0 * widths[0] * 3 * k * k  # head
+        return total

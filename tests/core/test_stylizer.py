@@ -1,0 +1,133 @@
+"""The stylizer's contract: uint8 frames in and out, strength, colour keeping, sizes, settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from factories import tiny_bank
+from rtstyle.color import rgb_to_ycbcr
+from rtstyle.errors import InputError
+from rtstyle.stylizer import Stylizer, StylizerSettings, working_size
+
+
+@pytest.fixture(scope="module")
+def stylizer() -> Stylizer:
+    return Stylizer(tiny_bank(2), device="cpu")
+
+
+def _frame(height: int = 40, width: int = 56, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    gradient = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+    noise = rng.normal(0, 30, (height, width, 3))
+    return np.clip(gradient * np.array([1.0, 0.5, 0.2]) + 40 + noise, 0, 255).astype(np.uint8)
+
+
+def test_frames_keep_shape_and_dtype_single_and_batched(stylizer: Stylizer) -> None:
+    single = _frame()
+    out = stylizer(single)
+    assert out.shape == single.shape and out.dtype == np.uint8
+    batch = np.stack([_frame(seed=i) for i in range(3)])
+    out_batch = stylizer(batch)
+    assert out_batch.shape == batch.shape
+    np.testing.assert_array_equal(out_batch[0], out)  # batching changes nothing per frame
+    assert np.abs(out.astype(int) - single.astype(int)).mean() > 5  # it did stylize
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 5), (17, 33), (2, 91)])
+def test_tiny_and_odd_sizes(stylizer: Stylizer, size: tuple[int, int]) -> None:
+    frame = _frame(*size)
+    assert stylizer(frame).shape == frame.shape
+
+
+def test_strength_zero_returns_the_input_and_half_is_between(stylizer: Stylizer) -> None:
+    frame = _frame()
+    full = stylizer(frame).astype(np.int16)
+    try:
+        stylizer.update(strength=0.0)
+        np.testing.assert_array_equal(stylizer(frame), frame)
+        stylizer.update(strength=0.5)
+        half = stylizer(frame).astype(np.int16)
+    finally:
+        stylizer.update(strength=1.0)
+    expected = (full + frame.astype(np.int16)) / 2
+    assert np.abs(half - expected).max() <= 1.0
+
+
+def test_keep_colors_keeps_source_chroma_and_takes_stylized_luma(stylizer: Stylizer) -> None:
+    frame = _frame()
+    plain = stylizer(frame)
+    try:
+        stylizer.update(keep_colors=True)
+        kept = stylizer(frame)
+    finally:
+        stylizer.update(keep_colors=False)
+
+    def ycbcr(image: np.ndarray) -> torch.Tensor:
+        return rgb_to_ycbcr(torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255)[0]
+
+    source, kept_ycc, plain_ycc = ycbcr(frame), ycbcr(kept), ycbcr(plain)
+    # Chroma follows the source (up to uint8 rounding and clipping at the gamut edge) ...
+    assert float((kept_ycc[1:] - source[1:]).abs().mean()) < 0.01
+    assert float((plain_ycc[1:] - source[1:]).abs().mean()) > 0.02
+    # ... and luma follows the stylized frame.
+    assert float((kept_ycc[0] - plain_ycc[0]).abs().mean()) < 0.02
+
+
+def test_mix_weights_change_the_output(stylizer: Stylizer) -> None:
+    frame = _frame()
+    outputs = []
+    for weights in ([1.0, 0.0], [0.5, 0.5], [0.0, 1.0]):
+        stylizer.update(style_weights=np.array(weights))
+        outputs.append(stylizer(frame).astype(np.int16))
+    stylizer.update(style_weights=np.array([1.0, 0.0]))
+    assert np.abs(outputs[0] - outputs[2]).mean() > 3
+    assert np.abs(outputs[1] - outputs[0]).mean() > 1 and np.abs(outputs[1] - outputs[2]).mean() > 1
+
+
+def test_working_resolution_and_pixel_cap(stylizer: Stylizer) -> None:
+    assert working_size(2160, 3840, 1.0, 1920 * 1080) == (1080, 1920)
+    assert working_size(360, 640, 0.5, 10**9) == (180, 320)
+    frame = _frame(360, 640)
+    stylizer.update(scale=0.5)
+    half = stylizer(frame)
+    stylizer.update(scale=1.0, max_pixels=64 * 64)
+    capped = stylizer(frame)
+    stylizer.update(max_pixels=1920 * 1088)
+    assert half.shape == capped.shape == frame.shape
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(InputError):
+        StylizerSettings(np.array([1.0, 0.0]), strength=1.5)
+    with pytest.raises(InputError):
+        StylizerSettings(np.array([1.0, 0.0]), scale=0.0)
+    with pytest.raises(InputError):
+        StylizerSettings(np.array([0.0, 0.0]))
+    settings = StylizerSettings(np.array([3.0, 1.0]))
+    np.testing.assert_allclose(settings.style_weights, [0.75, 0.25])
+
+
+def test_wrong_number_of_weights_and_bad_frames_are_refused(stylizer: Stylizer) -> None:
+    with pytest.raises(InputError, match="2 styles"):
+        stylizer.update(style_weights=np.array([1.0, 0.0, 0.0]))
+    with pytest.raises(InputError, match="uint8"):
+        stylizer(np.zeros((8, 8, 3), dtype=np.float32))
+
+
+def test_bfloat16_on_cpu_is_close_to_float32() -> None:
+    bank = tiny_bank(2)
+    frame = _frame()
+    reference = Stylizer(bank, device="cpu", dtype="float32")(frame).astype(np.int16)
+    low = Stylizer(bank, device="cpu", dtype="bfloat16")(frame).astype(np.int16)
+    assert np.abs(reference - low).mean() < 6
+
+
+def test_missing_cuda_is_a_clear_error() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    from rtstyle.errors import BackendUnavailableError
+
+    with pytest.raises(BackendUnavailableError, match="CUDA"):
+        Stylizer(tiny_bank(2), device="cuda")

@@ -1,0 +1,37 @@
+"""Tiny style banks for tests: built from a config on CPU, with random (but non-trivial) weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rtstyle.models import GeneratorConfig, StyleGenerator
+from rtstyle.models.blocks import ConditionalInstanceNorm
+from rtstyle.stylefile import StyleBank, StyleInfo, save_style_bank
+
+TINY_CONFIG = GeneratorConfig(num_styles=2, channels=(4, 8), num_residual_blocks=1, outer_kernel=3)
+TINY_STYLES = ["ink", "ember"]
+
+
+def tiny_bank(num_styles: int = 2, seed: int = 0) -> StyleBank:
+    """A bank whose styles visibly differ: random per-style norm affines."""
+    torch.manual_seed(seed)
+    config = GeneratorConfig(**{**TINY_CONFIG.to_dict(), "num_styles": num_styles})
+    generator = StyleGenerator(config)
+    with torch.no_grad():
+        for module in generator.modules():
+            if isinstance(module, ConditionalInstanceNorm):
+                module.gamma.normal_(1.0, 0.5)
+                module.beta.normal_(0.0, 0.5)
+    names = (TINY_STYLES + [f"style{i}" for i in range(len(TINY_STYLES), num_styles)])[:num_styles]
+    rng = np.random.default_rng(seed)
+    thumbnails = {name: rng.integers(0, 255, (96, 96, 3), dtype=np.uint8) for name in names}
+    styles = [StyleInfo(name, name.title(), f"{name}.jpg") for name in names]
+    return StyleBank.from_generator(generator, styles, thumbnails=thumbnails, preset="tiny",
+                                    training={"steps": 0, "note": "random weights for tests"})
+
+
+def write_tiny_bank(path: Path, num_styles: int = 2, seed: int = 0) -> Path:
+    return save_style_bank(tiny_bank(num_styles, seed), path)
