@@ -19,7 +19,7 @@ from rtstyle.mixing import mix_from_specs
 from rtstyle.pipeline import convert_video
 from rtstyle.stylefile import load_style_bank
 from rtstyle.stylizer import DEFAULT_MAX_PIXELS, Stylizer, StylizerSettings
-from rtstyle.video.atomic import atomic_output, check_destination
+from rtstyle.video.atomic import check_destination
 from rtstyle.video.images import read_image, write_image
 from rtstyle.video.reader import VideoReader
 from rtstyle.video.sample import make_sample_clip
@@ -57,19 +57,21 @@ def run_convert(args: argparse.Namespace) -> int:
         raise InputError("--batch must be at least 1")
     stylizer = build_stylizer(args)
     batch = args.batch or (8 if stylizer.device.type == "cuda" else 1)
-    bar = tqdm(unit="frame", dynamic_ncols=True, disable=args.quiet, desc=destination.name, file=sys.stderr)
+    bars: list[tqdm] = []  # made once the input is open, so a bad input prints no empty bar
 
     def on_start(reader: VideoReader) -> None:
-        bar.reset(total=reader.frame_count)
+        bars.append(tqdm(total=reader.frame_count, unit="frame", dynamic_ncols=True, disable=args.quiet,
+                         desc=destination.name, file=sys.stderr))
 
     def on_progress(done: int) -> None:
-        bar.update(done - bar.n)
+        bars[0].update(done - bars[0].n)
 
     try:
         stats = convert_video(source, destination, stylizer, options=options, batch_size=batch,
                               overwrite=args.overwrite, on_start=on_start, on_progress=on_progress)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     if not args.quiet:
         print(f"wrote {destination}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps), "
               f"style {_describe_mix(stylizer)} on {stylizer.device}", file=sys.stderr)
@@ -111,8 +113,8 @@ def run_sample(args: argparse.Namespace) -> int:
     if width < 16 or height < 16 or args.seconds <= 0 or args.fps <= 0:
         raise InputError("--size must be at least 16x16, --seconds and --fps positive")
     destination = Path(args.output)
-    with atomic_output(destination, overwrite=args.overwrite) as temporary:
-        make_sample_clip(temporary, seconds=args.seconds, width=width, height=height, fps=args.fps)
+    make_sample_clip(destination, seconds=args.seconds, width=width, height=height, fps=args.fps,
+                     overwrite=args.overwrite)
     print(f"wrote {destination}: {args.seconds:g} s, {width}x{height} at {args.fps} fps, with audio", file=sys.stderr)
     return 0
 

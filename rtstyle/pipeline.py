@@ -1,0 +1,285 @@
+"""Convert a video file frame by frame through a stylizer, keeping its timing and audio.
+
+Decoding, stylizing and encoding each keep a CPU core (or the GPU) busy, so they run as three
+stages joined by small bounded queues: a decode thread, the caller's thread (which runs the
+stylizer, so a model never has to be shared across threads) and an encode thread.  The queues
+are bounded to keep memory flat however fast one stage outruns another.  Whatever fails first --
+a corrupt input, the stylizer, a full disk, Ctrl-C -- stops all three stages and is re-raised to
+the caller, and the destination only appears once the file is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack, closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import av
+import numpy as np
+
+from rtstyle.video.atomic import atomic_output
+from rtstyle.video.frames import Frame
+from rtstyle.video.reader import VideoReader
+from rtstyle.video.writer import EncodeOptions, VideoWriter, check_encodable
+
+log = logging.getLogger(__name__)
+
+#: Chunks (batches plus their audio) waiting between two stages.  Two keeps every stage fed
+#: while bounding memory to a handful of batches.
+_QUEUE_CHUNKS = 2
+#: How often a blocked stage looks up to see whether another stage has failed, in seconds.
+_POLL_S = 0.1
+
+_T = TypeVar("_T")
+
+
+@dataclass
+class ConvertStats:
+    """What a conversion did; ``seconds`` is wall time from the first decode to the last write."""
+
+    frames: int
+    seconds: float
+    audio_packets: int
+
+    @property
+    def fps(self) -> float:
+        """Frames converted per second of wall time."""
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class _Chunk:
+    """One batch of frames plus the audio packets demuxed since the previous batch."""
+
+    frames: list[Frame]
+    audio: list[av.Packet] = field(default_factory=list)
+
+
+class _Stopped(Exception):
+    """Unwinds a stage because another stage failed (its error is the one reported)."""
+
+
+class _Flow:
+    """Shared stop flag, first error and counters of the three stages."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        # Written by the encode thread only; read by the caller for progress.
+        self.frames_written = 0
+        self.audio_packets = 0
+
+    def fail(self, exc: BaseException) -> None:
+        """Record ``exc`` unless an earlier failure is already recorded, and stop every stage."""
+        with self._lock:
+            if self.error is None:
+                self.error = exc
+        self.stop.set()
+
+    def run(self, stage: Callable[..., None], *args: object) -> None:
+        """Thread body: run ``stage`` and turn its failure into a stop of the whole flow."""
+        try:
+            stage(*args)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # re-raised in the caller's thread
+            self.fail(exc)
+
+    def put(self, q: queue.Queue[_T], item: _T) -> None:
+        """``q.put`` that gives up with ``_Stopped`` once the flow is stopping."""
+        while not self.stop.is_set():
+            try:
+                q.put(item, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def get(self, q: queue.Queue[_T]) -> _T:
+        """``q.get`` that gives up with ``_Stopped`` once the flow is stopping."""
+        while not self.stop.is_set():
+            try:
+                return q.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+        raise _Stopped
+
+
+def convert_video(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    process: Callable[[np.ndarray], np.ndarray],
+    *,
+    options: EncodeOptions = EncodeOptions(),
+    batch_size: int = 1,
+    overwrite: bool = False,
+    on_start: Callable[[VideoReader], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ConvertStats:
+    """Stylize every frame of ``src`` with ``process`` and write the result to ``dst``.
+
+    ``process`` receives ``uint8 [N, H, W, 3]`` RGB batches of at most ``batch_size`` frames and
+    returns ``uint8 [N, H', W', 3]``; the output video takes the size it returns.  Timestamps
+    (variable frame rate included) and audio are carried over.  ``on_start`` sees the opened
+    reader before the first frame (to size a progress bar); ``on_progress`` gets the number of
+    frames written so far.  Both callbacks, like ``process``, run in the calling thread.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    src, dst = Path(src), Path(dst)
+    with VideoReader(src) as reader, atomic_output(dst, overwrite=overwrite, inputs=[src]) as tmp:
+        check_encodable(dst, options)
+        if on_start is not None:
+            on_start(reader)
+        stats = _run(reader, tmp, dst, process, options, batch_size, on_progress)
+    log.info(
+        "%s: %d frames and %d audio packets in %.1f s (%.1f fps)",
+        dst,
+        stats.frames,
+        stats.audio_packets,
+        stats.seconds,
+        stats.fps,
+    )
+    return stats
+
+
+def _run(
+    reader: VideoReader,
+    tmp: Path,
+    dst: Path,
+    process: Callable[[np.ndarray], np.ndarray],
+    options: EncodeOptions,
+    batch_size: int,
+    on_progress: Callable[[int], None] | None,
+) -> ConvertStats:
+    """Run the three stages to completion (or first failure) and report what was written."""
+    flow = _Flow()
+    decoded: queue.Queue[_Chunk | None] = queue.Queue(_QUEUE_CHUNKS)
+    stylized: queue.Queue[_Chunk | None] = queue.Queue(_QUEUE_CHUNKS)
+    threads = [
+        threading.Thread(
+            target=flow.run,
+            args=(_decode, reader, batch_size, decoded, flow),
+            name="rtstyle-decode",
+            daemon=True,
+        ),
+        threading.Thread(
+            target=flow.run,
+            args=(_encode, reader, tmp, dst, options, stylized, flow),
+            name="rtstyle-encode",
+            daemon=True,
+        ),
+    ]
+    started = time.perf_counter()
+    reported = 0
+
+    def report() -> None:
+        nonlocal reported
+        if on_progress is not None and flow.frames_written > reported:
+            reported = flow.frames_written
+            on_progress(reported)
+
+    for thread in threads:
+        thread.start()
+    try:
+        while (chunk := flow.get(decoded)) is not None:
+            if chunk.frames:
+                chunk = _Chunk(_stylize(process, chunk.frames), chunk.audio)
+            flow.put(stylized, chunk)
+            report()
+        flow.put(stylized, None)
+        while threads[1].is_alive():
+            threads[1].join(_POLL_S)
+            report()
+    except _Stopped:
+        pass
+    except BaseException as exc:  # Ctrl-C included; re-raised below
+        flow.fail(exc)
+    finally:
+        flow.stop.set()
+        for thread in threads:
+            thread.join()
+    if flow.error is not None:
+        raise flow.error
+    report()
+    return ConvertStats(flow.frames_written, time.perf_counter() - started, flow.audio_packets)
+
+
+def _decode(
+    reader: VideoReader, batch_size: int, out: queue.Queue[_Chunk | None], flow: _Flow
+) -> None:
+    """Decode thread: group frames into batches, each carrying the audio demuxed alongside."""
+    chunk = _Chunk([])
+    with closing(reader.items()) as items:
+        for item in items:
+            if isinstance(item, Frame):
+                chunk.frames.append(item)
+                if len(chunk.frames) == batch_size:
+                    flow.put(out, chunk)
+                    chunk = _Chunk([])
+            else:
+                chunk.audio.append(item)
+    if chunk.frames or chunk.audio:
+        flow.put(out, chunk)
+    flow.put(out, None)
+
+
+def _stylize(process: Callable[[np.ndarray], np.ndarray], frames: list[Frame]) -> list[Frame]:
+    """Run ``process`` on one batch and re-attach each frame's timestamp to its result."""
+    result = process(np.stack([frame.rgb for frame in frames]))
+    if (
+        not isinstance(result, np.ndarray)
+        or result.dtype != np.uint8
+        or result.ndim != 4
+        or result.shape[0] != len(frames)
+        or result.shape[3] != 3
+        or 0 in result.shape
+    ):
+        got = f"{result.dtype} {result.shape}" if isinstance(result, np.ndarray) else type(result)
+        raise ValueError(f"process must return uint8 [{len(frames)}, H, W, 3], got {got}")
+    result = np.ascontiguousarray(result)
+    return [Frame(rgb, frame.pts, frame.time_base) for rgb, frame in zip(result, frames)]
+
+
+def _encode(
+    reader: VideoReader,
+    tmp: Path,
+    dst: Path,
+    options: EncodeOptions,
+    source: queue.Queue[_Chunk | None],
+    flow: _Flow,
+) -> None:
+    """Encode thread: open the writer at the size of the first stylized frame, then write all."""
+    with ExitStack() as stack:
+        writer: VideoWriter | None = None
+        while (chunk := flow.get(source)) is not None:
+            if writer is None:
+                # The first chunk always has frames: chunks are cut at full batches, and a file
+                # with no frames at all fails in the reader before anything is queued.
+                height, width = chunk.frames[0].rgb.shape[:2]
+                writer = stack.enter_context(
+                    VideoWriter(
+                        tmp,
+                        width=width,
+                        height=height,
+                        time_base=reader.time_base,
+                        rate=reader.average_rate,
+                        audio_streams=reader.audio_streams,
+                        options=options,
+                        label=dst,
+                    )
+                )
+            for packet in chunk.audio:
+                writer.mux_audio(packet)
+                flow.audio_packets += 1
+            for frame in chunk.frames:
+                writer.write(frame)
+            flow.frames_written += len(chunk.frames)

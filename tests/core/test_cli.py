@@ -1,0 +1,275 @@
+"""The command line end to end: conversions, listings, and one clear line for every mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from factories import write_tiny_bank
+from rtstyle import catalog, commands
+from rtstyle.cli import main
+from rtstyle.errors import EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_USER_ERROR
+from rtstyle.video.images import read_image, write_image
+from rtstyle.video.sample import make_sample_clip
+
+CLIP = {"seconds": 1.0, "width": 64, "height": 48, "fps": 12}
+
+
+@pytest.fixture
+def bank(tmp_path: Path) -> Path:
+    return write_tiny_bank(tmp_path / "tiny.safetensors")
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    return make_sample_clip(tmp_path / "clip.mp4", **CLIP)
+
+
+def _video_summary(path: Path) -> tuple[int, float, int]:
+    """(video frames, video duration in s, audio streams)."""
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        audio_streams = len(container.streams.audio)
+        times = [frame.time for frame in container.decode(video)]
+    return len(times), times[-1] - times[0], audio_streams
+
+
+def _assert_user_error(code: int, capsys: pytest.CaptureFixture[str], fragment: str) -> None:
+    err = capsys.readouterr().err
+    assert code == EXIT_USER_ERROR, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[-1].startswith("rtstyle: error:") and fragment in lines[-1], err
+    assert "Traceback" not in err
+
+
+def test_convert_keeps_frames_timing_and_audio(
+    tmp_path: Path, bank: Path, clip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.mp4"
+    code = main(
+        [
+            "convert",
+            str(clip),
+            str(out),
+            "--model",
+            str(bank),
+            "--style",
+            "ink=1",
+            "--style",
+            "ember=1",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert _video_summary(out) == _video_summary(clip)
+    assert "12 frames" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "out.mp4", "tiny.safetensors"]
+
+
+def test_default_bank_is_used_when_no_model_is_named(
+    tmp_path: Path, clip: Path, monkeypatch
+) -> None:
+    bundled = tmp_path / "bundled"
+    write_tiny_bank(bundled / "paintings-fast.safetensors")
+    monkeypatch.setattr(catalog, "BUNDLED_DIR", bundled)
+    monkeypatch.setenv(catalog.STYLE_DIR_ENV, str(tmp_path / "user"))
+    assert main(["convert", str(clip), str(tmp_path / "out.mp4"), "--quiet"]) == 0
+    assert (tmp_path / "out.mp4").exists()
+
+
+def test_image_command_and_strength_zero_returns_the_input(tmp_path: Path, bank: Path) -> None:
+    rng = np.random.default_rng(0)
+    source = write_image(tmp_path / "in.png", rng.integers(0, 255, (21, 34, 3), dtype=np.uint8))
+    assert main(["image", str(source), str(tmp_path / "a.png"), "--model", str(bank)]) == 0
+    assert (
+        main(
+            ["image", str(source), str(tmp_path / "b.png"), "--model", str(bank), "--strength", "0"]
+        )
+        == 0
+    )
+    np.testing.assert_array_equal(read_image(tmp_path / "b.png"), read_image(source))
+    assert read_image(tmp_path / "a.png").shape == (21, 34, 3)
+    assert not np.array_equal(read_image(tmp_path / "a.png"), read_image(source))
+
+
+def test_styles_lists_user_banks_and_flags_broken_ones(
+    tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = tmp_path / "user"
+    write_tiny_bank(user / "mine.safetensors", num_styles=3)
+    (user / "broken.safetensors").write_bytes(b"\x00" * 20)
+    monkeypatch.setenv(catalog.STYLE_DIR_ENV, str(user))
+    assert main(["styles"]) == 0
+    out = capsys.readouterr().out
+    assert "mine  [user, tiny preset]" in out and "    ember" in out and "    style2" in out
+    assert "broken  [user]  UNREADABLE" in out
+
+
+def test_sample_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "s.mp4"
+    assert main(["sample", str(target), "--seconds", "0.5", "--size", "32x32"]) == 0
+    _assert_user_error(main(["sample", str(target)]), capsys, "exists")
+
+
+@pytest.mark.parametrize(
+    ("make_args", "fragment"),
+    [
+        (
+            lambda t, clip, bank: ["convert", str(t / "missing.mp4"), str(t / "o.mp4")],
+            "no such file",
+        ),
+        (lambda t, clip, bank: ["convert", str(t), str(t / "o.mp4")], "directory"),
+        (lambda t, clip, bank: ["convert", str(clip), str(clip), "--overwrite"], "input file"),
+        (lambda t, clip, bank: ["convert", str(clip), str(bank)], "exists"),
+        (lambda t, clip, bank: ["convert", str(clip), str(t / "no" / "dir" / "o.mp4")], "director"),
+        (
+            lambda t, clip, bank: [
+                "convert",
+                str(clip),
+                str(t / "o.mp4"),
+                "--codec",
+                "nosuchcodec",
+            ],
+            "nosuchcodec",
+        ),
+        (
+            lambda t, clip, bank: ["convert", str(clip), str(t / "o.notacontainer")],
+            "o.notacontainer",
+        ),
+        (
+            lambda t, clip, bank: [
+                "convert",
+                str(clip),
+                str(t / "o.mp4"),
+                "--model",
+                str(bank),
+                "--style",
+                "nope",
+            ],
+            "unknown style 'nope'",
+        ),
+        (
+            lambda t, clip, bank: [
+                "convert",
+                str(clip),
+                str(t / "o.mp4"),
+                "--model",
+                str(bank),
+                "--strength",
+                "2",
+            ],
+            "strength",
+        ),
+        (
+            lambda t, clip, bank: [
+                "convert",
+                str(clip),
+                str(t / "o.mp4"),
+                "--model",
+                "no-such-bank",
+            ],
+            "no style bank",
+        ),
+        (
+            lambda t, clip, bank: ["image", str(clip), str(t / "o.png"), "--model", str(bank)],
+            "clip.mp4",
+        ),
+    ],
+)
+def test_user_mistakes_give_one_line_and_exit_2(
+    tmp_path: Path,
+    clip: Path,
+    bank: Path,
+    make_args,
+    fragment: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _assert_user_error(main(make_args(tmp_path, clip, bank)), capsys, fragment)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_bad_media_files(
+    tmp_path: Path, clip: Path, bank: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video\n" * 50)
+    _assert_user_error(
+        main(["convert", str(text), str(tmp_path / "o.mp4"), "--model", str(bank)]),
+        capsys,
+        "notes.mp4",
+    )
+
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(clip.read_bytes()[: clip.stat().st_size // 3])
+    _assert_user_error(
+        main(["convert", str(truncated), str(tmp_path / "o.mp4"), "--model", str(bank)]),
+        capsys,
+        "truncated.mp4",
+    )
+
+    audio_only = tmp_path / "tone.m4a"
+    with av.open(str(audio_only), "w") as out:
+        stream = out.add_stream("aac", rate=48000)
+        tone = (np.sin(np.arange(48000, dtype=np.float32) * 0.06) * 0.2)[None, :]
+        frame = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 48000, 0
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    _assert_user_error(
+        main(["convert", str(audio_only), str(tmp_path / "o.mp4"), "--model", str(bank)]),
+        capsys,
+        "video",
+    )
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_malformed_style_files(
+    tmp_path: Path, clip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = tmp_path / "fake.safetensors"
+    fake.write_bytes(b"PK\x03\x04 pretend this is a pickle")
+    _assert_user_error(
+        main(["convert", str(clip), str(tmp_path / "o.mp4"), "--model", str(fake)]),
+        capsys,
+        "not a valid safetensors",
+    )
+
+
+def test_internal_error_is_exit_70_with_one_line(
+    tmp_path: Path, clip: Path, bank: Path, monkeypatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(commands, "convert_video", broken)
+    code = main(["convert", str(clip), str(tmp_path / "o.mp4"), "--model", str(bank)])
+    err = capsys.readouterr().err
+    assert code == EXIT_INTERNAL_ERROR
+    assert "internal error (RuntimeError: boom)" in err and "Traceback" not in err
+
+
+def test_ctrl_c_leaves_nothing_at_the_destination(
+    tmp_path: Path, clip: Path, bank: Path, monkeypatch
+) -> None:
+    calls = {"n": 0}
+    real_call = commands.Stylizer.__call__
+
+    def interrupted(self, frames):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_call(self, frames)
+
+    monkeypatch.setattr(commands.Stylizer, "__call__", interrupted)
+    code = main(["convert", str(clip), str(tmp_path / "o.mp4"), "--model", str(bank), "--quiet"])
+    assert code == EXIT_INTERRUPTED
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "tiny.safetensors"]
+
+
+def test_help_lists_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["convert", "--help"])
+    assert exit_info.value.code == 0
+    assert "examples:" in capsys.readouterr().out
