@@ -11,7 +11,8 @@ import argparse
 import logging
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 
 from rtstyle import __version__
 from rtstyle.errors import EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_UNAVAILABLE, RtStyleError
@@ -87,14 +88,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Entry-point group through which the window (gui/) and engines (engines/) add subcommands, so
+#: the runtime never imports them.  Each entry point is a function ``add(subparsers) -> handler``;
+#: it must import only argparse-level code (heavy imports belong inside the handler).
+PLUGIN_GROUP = "rtstyle.commands"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_plugin_commands(parser: argparse.ArgumentParser) -> dict[str, Handler]:
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    handlers: dict[str, Handler] = {}
+    for entry_point in entry_points(group=PLUGIN_GROUP):
+        try:
+            handlers[entry_point.name] = entry_point.load()(subparsers)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the CLI down
+            logging.getLogger(__name__).warning("command %r unavailable: %s", entry_point.name, exc)
+    return handlers
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    plugin_handlers = _add_plugin_commands(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from rtstyle import commands  # imported late: `--help` should not pay for torch
 
-    handlers = {"convert": commands.run_convert, "image": commands.run_image,
-                "styles": commands.run_styles, "sample": commands.run_sample}
+    handlers: dict[str, Handler] = {"convert": commands.run_convert, "image": commands.run_image,
+                                    "styles": commands.run_styles, "sample": commands.run_sample}
+    handlers.update(plugin_handlers)
     try:
         return handlers[args.command](args)
     except RtStyleError as exc:

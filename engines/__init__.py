@@ -1,0 +1,1 @@
+"""ONNX export and TensorRT engines (installed as ``rtstyle_engines``)."""

@@ -1,0 +1,1 @@
+"""PyQt6 live stylization window (installed as ``rtstyle_gui``)."""
