@@ -24,14 +24,17 @@ from rtstyle.models.blocks import ConvNormAct, ResidualBlock, UpsampleConvNormAc
 class GeneratorConfig:
     """Constructor arguments of :class:`StyleGenerator`; saved verbatim in style files.
 
-    ``channels[i]`` is the width at scale ``1/2**i``; the encoder halves the resolution
-    ``len(channels) - 1`` times, so the network's stride is ``2 ** (len(channels) - 1)``.
+    ``channels[i]`` is the width at scale ``1/(stem_stride * 2**i)``; the encoder halves the
+    resolution ``len(channels) - 1`` times after the stem.  ``stem_stride=2`` runs the whole
+    network at half resolution and upsamples once just before the RGB head: on CPUs the cost of
+    a small network is dominated by its full-resolution layers (memory traffic, not FLOPs).
     """
 
     num_styles: int = 1
     channels: tuple[int, ...] = (32, 64, 128)
     num_residual_blocks: int = 5
     outer_kernel: int = 9
+    stem_stride: int = 1
 
     def __post_init__(self) -> None:
         # JSON gives lists; keep a tuple so configs compare equal and stay hashable.
@@ -44,10 +47,12 @@ class GeneratorConfig:
             raise ValueError("outer_kernel must be an odd positive integer")
         if self.num_residual_blocks < 0:
             raise ValueError("num_residual_blocks must be >= 0")
+        if self.stem_stride not in (1, 2):
+            raise ValueError("stem_stride must be 1 or 2")
 
     @property
     def stride(self) -> int:
-        return 2 ** (len(self.channels) - 1)
+        return self.stem_stride * 2 ** (len(self.channels) - 1)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -68,7 +73,7 @@ class GeneratorConfig:
 #: ``fast`` is sized for >= 30 fps at 640×360 on a 2-core CPU (see bench/RESULTS.md).
 PRESETS: dict[str, GeneratorConfig] = {
     "quality": GeneratorConfig(channels=(32, 64, 128), num_residual_blocks=5, outer_kernel=9),
-    "fast": GeneratorConfig(channels=(8, 16, 32), num_residual_blocks=3, outer_kernel=3),
+    "fast": GeneratorConfig(channels=(12, 24, 48), num_residual_blocks=3, outer_kernel=3, stem_stride=2),
 }
 
 
@@ -91,7 +96,7 @@ class StyleGenerator(nn.Module):
         super().__init__()
         self.config = config
         s, widths = config.num_styles, config.channels
-        self.stem = ConvNormAct(3, widths[0], config.outer_kernel, s)
+        self.stem = ConvNormAct(3, widths[0], config.outer_kernel, s, stride=config.stem_stride)
         self.down = nn.ModuleList(
             ConvNormAct(widths[i], widths[i + 1], 3, s, stride=2) for i in range(len(widths) - 1)
         )
@@ -101,9 +106,12 @@ class StyleGenerator(nn.Module):
         self.up = nn.ModuleList(
             UpsampleConvNormAct(widths[i + 1], widths[i], 3, s) for i in reversed(range(len(widths) - 1))
         )
+        # With a strided stem the head also sees the full-resolution input, so edges stay as
+        # sharp as the source instead of as soft as the half-resolution features.
+        head_inputs = widths[0] + (3 if config.stem_stride > 1 else 0)
         self.head = nn.Sequential(
             nn.ReflectionPad2d(config.outer_kernel // 2),
-            nn.Conv2d(widths[0], 3, config.outer_kernel),
+            nn.Conv2d(head_inputs, 3, config.outer_kernel),
         )
 
     @property
@@ -114,15 +122,18 @@ class StyleGenerator(nn.Module):
     def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         # x: [N,3,H,W] in [0,1]; style_weights: [N,S] → [N,3,H,W] in [0,1]
         height, width = x.shape[-2:]
-        padded = self._pad_to_stride(x)
-        y = padded * 2.0 - 1.0
-        y = self.stem(y, style_weights)
+        centred = self._pad_to_stride(x) * 2.0 - 1.0
+        y = self.stem(centred, style_weights)
         for layer in self.down:
             y = layer(y, style_weights)
         for block in self.residual:
             y = block(y, style_weights)
         for layer in self.up:
             y = layer(y, style_weights)
+        if self.config.stem_stride > 1:
+            # Bilinear, not nearest: nothing after this point could smooth out 2×2 blocks.
+            y = F.interpolate(y, size=centred.shape[-2:], mode="bilinear", align_corners=False)
+            y = torch.cat([y, centred], dim=1)
         y = torch.sigmoid(self.head(y))
         return y[..., :height, :width]
 
@@ -141,10 +152,11 @@ class StyleGenerator(nn.Module):
         """Multiply-adds ×2 per output pixel (convolutions only), for the benchmark tables."""
         cfg = self.config
         widths, k = cfg.channels, cfg.outer_kernel
-        total = 2.0 * 3 * widths[0] * k * k  # stem at full resolution
+        inner = 2.0 * 3 * widths[0] * k * k  # stem, per pixel of its output
         for i in range(len(widths) - 1):
-            total += 2.0 * widths[i] * widths[i + 1] * 9 / 4 ** (i + 1)  # strided conv output
-            total += 2.0 * widths[i + 1] * widths[i] * 9 / 4**i  # upsample conv output
-        total += cfg.num_residual_blocks * 2 * (2.0 * widths[-1] ** 2 * 9) / 4 ** (len(widths) - 1)
-        total += 2.0 * widths[0] * 3 * k * k  # head
-        return total
+            inner += 2.0 * widths[i] * widths[i + 1] * 9 / 4 ** (i + 1)  # strided conv output
+            inner += 2.0 * widths[i + 1] * widths[i] * 9 / 4**i  # upsample conv output
+        inner += cfg.num_residual_blocks * 2 * (2.0 * widths[-1] ** 2 * 9) / 4 ** (len(widths) - 1)
+        head_inputs = widths[0] + (3 if cfg.stem_stride > 1 else 0)
+        head = 2.0 * head_inputs * 3 * k * k  # always at full resolution
+        return inner / cfg.stem_stride**2 + head
