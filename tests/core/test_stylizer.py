@@ -131,3 +131,15 @@ def test_missing_cuda_is_a_clear_error() -> None:
 
     with pytest.raises(BackendUnavailableError, match="CUDA"):
         Stylizer(tiny_bank(2), device="cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_cuda_half_precision_matches_cpu(dtype: str) -> None:
+    bank = tiny_bank(2)
+    frames = np.stack([_frame(seed=i) for i in range(4)])
+    reference = Stylizer(bank, device="cpu")(frames).astype(np.int16)
+    gpu = Stylizer(bank, device="cuda", dtype=dtype)
+    assert gpu.memory_format == torch.channels_last
+    assert np.abs(gpu(frames).astype(np.int16) - reference).mean() < 3
