@@ -1,13 +1,16 @@
 """Speed measurements: model-only, stylize (uint8 in/out) and end-to-end file conversion.
 
-Used by ``bench/bench_speed.py``.  Every configuration is timed in the same process, next to
-Johnson et al.'s TransformerNet, so ratios between rows are meaningful even on a noisy machine.
-Times are medians over repeated calls after a warm-up (first calls pay for allocator growth and
-oneDNN kernel selection).
+Used by ``bench/bench_speed.py`` and ``rtstyle bench``.  Every configuration is timed in the same
+process, next to Johnson et al.'s TransformerNet, so ratios between rows are meaningful even on a
+noisy machine.  Times are medians over repeated calls after a warm-up (first calls pay for
+allocator growth, oneDNN kernel selection, CUDA graph capture and engine builds).  Rows carry the
+backend (torch, onnx, tensorrt) they ran on; a backend that cannot run here is skipped with a
+warning rather than failing the whole table.
 """
 
 from __future__ import annotations
 
+import logging
 import platform
 import statistics
 import tempfile
@@ -20,7 +23,9 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from rtstyle.models import StyleGenerator, preset_config
+from rtstyle.device import pick_device, pick_dtype
+from rtstyle.errors import BackendUnavailableError
+from rtstyle.models import GeneratorConfig, StyleGenerator, preset_config
 from rtstyle.models.johnson import TransformerNet
 from rtstyle.pipeline import convert_video
 from rtstyle.stylefile import StyleBank, StyleInfo
@@ -28,8 +33,16 @@ from rtstyle.stylizer import Stylizer, StylizerSettings
 from rtstyle.video.sample import make_sample_clip
 from rtstyle.video.writer import EncodeOptions
 
+log = logging.getLogger(__name__)
+
 ANCHOR = "johnson2016"
+#: The ``convert`` row with the network switched off (strength 0): decode + encode alone, the
+#: ceiling an end-to-end conversion can reach.
+BASELINE = "decode+encode"
 RESOLUTIONS = {"360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080)}
+#: ``rtstyle bench --tiny``: a network small enough that the whole bench runs in seconds (CI).
+TINY_PRESET = "tiny"
+TINY_CONFIG = GeneratorConfig(channels=(4, 8), num_residual_blocks=1, outer_kernel=3)
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class BenchRow:
     mode: str  # "model", "stylize" or "convert"
     seconds_per_frame: float
     flops_per_pixel: float
+    backend: str = "torch"
 
     @property
     def fps(self) -> float:
@@ -70,64 +84,146 @@ def flops_per_pixel(model: Callable[[torch.Tensor], torch.Tensor]) -> float:
     return sum(counter.get_flop_counts()["Global"].values()) / (64 * 64)
 
 
+def resolution_size(name: str) -> tuple[int, int]:
+    """``(width, height)`` of ``360p``/``720p``/``1080p`` or of a ``WxH`` spelling."""
+    if name in RESOLUTIONS:
+        return RESOLUTIONS[name]
+    width, height = (int(v) for v in name.lower().split("x"))
+    return width, height
+
+
+def bench_config(preset: str, num_styles: int = 1) -> GeneratorConfig:
+    """A preset's architecture, or the tiny one of ``rtstyle bench --tiny``."""
+    if preset == TINY_PRESET:
+        return GeneratorConfig(**{**TINY_CONFIG.to_dict(), "num_styles": num_styles})
+    return preset_config(preset, num_styles)
+
+
 def random_bank(preset: str, num_styles: int = 1) -> StyleBank:
     """A bank of random weights: speed does not depend on the values."""
     torch.manual_seed(0)
-    generator = StyleGenerator(preset_config(preset, num_styles))
+    generator = StyleGenerator(bench_config(preset, num_styles))
     styles = [StyleInfo(f"random{i}", f"Random {i}") for i in range(num_styles)]
     return StyleBank.from_generator(generator, styles, preset=preset)
 
 
 def bench_models(
-    presets: Sequence[str], resolutions: Sequence[str], *, budget_s: float, with_anchor: bool = True
+    presets: Sequence[str], resolutions: Sequence[str], *, budget_s: float, with_anchor: bool = True,
+    backends: Sequence[str] = ("torch",), device: str = "cpu", dtype: str = "auto", batch: int = 1,
+    modes: Sequence[str] = ("model", "stylize"),
 ) -> list[BenchRow]:
-    """Model-only (float tensors) and stylize (uint8 frames) timings on the CPU."""
+    """Model-only (float tensors on the device) and stylize (uint8 frames) timings per backend."""
     rows = []
-    anchor = TransformerNet().eval() if with_anchor else None
+    torch_device = pick_device(device)
+    torch_dtype = pick_dtype(dtype, torch_device)
     for resolution in resolutions:
-        width, height = RESOLUTIONS[resolution]
-        x = torch.rand(1, 3, height, width)
-        frame = (np.random.default_rng(0).random((height, width, 3)) * 255).astype(np.uint8)
+        width, height = resolution_size(resolution)
+        x = torch.rand(batch, 3, height, width, device=torch_device, dtype=torch_dtype)
+        frames = (np.random.default_rng(0).random((batch, height, width, 3)) * 255).astype(np.uint8)
         for preset in presets:
-            stylizer = Stylizer(random_bank(preset), device="cpu")
-            generator, weights = stylizer.generator, torch.ones(1, 1)
-            cost = generator.flops_per_pixel()
-            with torch.inference_mode():
-                model_s = median_seconds(lambda: generator(x, weights), budget_s=budget_s)
-            rows.append(BenchRow(preset, resolution, "model", model_s, cost))
-            rows.append(BenchRow(preset, resolution, "stylize", median_seconds(lambda: stylizer(frame), budget_s=budget_s), cost))
-        if anchor is not None:
-            with torch.inference_mode():
-                anchor_s = median_seconds(lambda: anchor(x), budget_s=budget_s)
-            rows.append(BenchRow(ANCHOR, resolution, "model", anchor_s, flops_per_pixel(anchor)))
+            bank = random_bank(preset)
+            for backend in backends:
+                stylizer = _stylizer(bank, torch_device, dtype, backend)
+                if stylizer is None:
+                    continue
+                cost = stylizer.generator.flops_per_pixel()
+                x_in = x.contiguous(memory_format=stylizer.memory_format)
+                weights = torch.ones(batch, 1, device=torch_device, dtype=torch_dtype)
+                if "model" in modes:
+                    seconds = _median_synced(lambda: stylizer.backend(x_in, weights), torch_device, budget_s)
+                    rows.append(BenchRow(preset, resolution, "model", seconds / batch, cost, backend))
+                if "stylize" in modes:
+                    seconds = median_seconds(lambda: stylizer(frames), budget_s=budget_s)
+                    rows.append(BenchRow(preset, resolution, "stylize", seconds / batch, cost, backend))
+        if with_anchor:
+            rows.append(_bench_anchor(x, resolution, budget_s, batch))
     return rows
+
+
+def _bench_anchor(x: torch.Tensor, resolution: str, budget_s: float, batch: int) -> BenchRow:
+    """Johnson et al.'s TransformerNet in eager torch, on the same device, dtype and layout."""
+    anchor = TransformerNet().eval()
+    cost = flops_per_pixel(anchor)
+    layout = torch.channels_last if x.is_cuda else torch.contiguous_format
+    anchor = anchor.to(x.device, x.dtype, memory_format=layout)
+    height, width = x.shape[-2] // 4 * 4, x.shape[-1] // 4 * 4  # TransformerNet needs multiples of 4
+    x = x[..., :height, :width].contiguous(memory_format=layout)
+    seconds = _median_synced(lambda: anchor(x), x.device, budget_s)
+    return BenchRow(ANCHOR, resolution, "model", seconds / batch, cost)
+
+
+def _median_synced(call: Callable[[], object], device: torch.device, budget_s: float) -> float:
+    """Median time of ``call`` under inference mode, waiting for the GPU to finish each call."""
+
+    def run() -> None:
+        call()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    with torch.inference_mode():
+        return median_seconds(run, budget_s=budget_s)
+
+
+def _stylizer(bank: StyleBank, device: torch.device, dtype: str, backend: str) -> Stylizer | None:
+    try:
+        return Stylizer(bank, device=device, dtype=dtype, backend=backend)
+    except BackendUnavailableError as exc:
+        log.warning("skipping backend %s for %s: %s", backend, bank.preset, exc)
+        return None
 
 
 def bench_convert(
     presets: Sequence[str], resolutions: Sequence[str], *, budget_s: float, options: EncodeOptions,
-    model_rows: Sequence[BenchRow] = (),
+    model_rows: Sequence[BenchRow] = (), backends: Sequence[str] = ("torch",), device: str = "cpu",
+    dtype: str = "auto", batch: int = 1, with_baseline: bool = False,
 ) -> list[BenchRow]:
     """End-to-end ``convert`` (decode → stylize → encode, audio copied) on synthetic clips.
 
-    The clip length is chosen from the model timing so each configuration runs ~``budget_s``.
+    The clip length is chosen from the stylize timing so each configuration runs ~``budget_s``.
+    ``with_baseline`` adds a :data:`BASELINE` row per resolution: the same clip converted with
+    strength 0, which skips the network.
     """
     rows = []
-    expected = {(r.model, r.resolution): r.seconds_per_frame for r in model_rows if r.mode == "stylize"}
+    expected = {(r.model, r.resolution, r.backend): r.seconds_per_frame for r in model_rows if r.mode == "stylize"}
+    torch_device = pick_device(device)
     with tempfile.TemporaryDirectory(prefix="rtstyle-bench-") as workdir:
         for resolution in resolutions:
-            width, height = RESOLUTIONS[resolution]
             for preset in presets:
-                per_frame = expected.get((preset, resolution), 0.05)
-                frames = int(min(240, max(8, budget_s / per_frame)))
-                clip = Path(workdir, f"{resolution}-{frames}.mp4")
-                if not clip.exists():
-                    make_sample_clip(clip, seconds=frames / 24, width=width, height=height, fps=24)
-                stylizer = Stylizer(random_bank(preset), device="cpu")
-                output = Path(workdir, f"out-{preset}-{resolution}.mp4")
-                stats = convert_video(clip, output, stylizer, options=options, overwrite=True)
-                rows.append(BenchRow(preset, resolution, "convert", stats.seconds / stats.frames,
-                                     stylizer.generator.flops_per_pixel()))
+                bank = random_bank(preset)
+                for backend in backends:
+                    stylizer = _stylizer(bank, torch_device, dtype, backend)
+                    if stylizer is None:
+                        continue
+                    per_frame = expected.get((preset, resolution, backend), 0.05)
+                    clip = _sample_clip(Path(workdir), resolution, int(min(240, max(8, budget_s / per_frame))))
+                    output = Path(workdir, f"out-{preset}-{resolution}-{backend}.mp4")
+                    stats = convert_video(clip, output, stylizer, options=options, batch_size=batch, overwrite=True)
+                    rows.append(BenchRow(preset, resolution, "convert", stats.seconds / stats.frames,
+                                         stylizer.generator.flops_per_pixel(), backend))
+            if with_baseline:
+                rows.append(_bench_baseline(Path(workdir), resolution, torch_device, options, batch))
     return rows
+
+
+def _bench_baseline(workdir: Path, resolution: str, device: torch.device, options: EncodeOptions,
+                    batch: int) -> BenchRow:
+    """Convert the longest clip made for ``resolution`` with strength 0 (no network)."""
+    lengths = [int(p.stem.rsplit("-", 1)[1]) for p in workdir.glob(f"{resolution}-*.mp4")]
+    clip = _sample_clip(workdir, resolution, max(lengths, default=48))
+    bank = random_bank(TINY_PRESET)
+    passthrough = Stylizer(bank, StylizerSettings(np.ones(1, dtype=np.float32), strength=0.0), device=device)
+    stats = convert_video(clip, workdir / f"out-baseline-{resolution}.mp4", passthrough, options=options,
+                          batch_size=batch, overwrite=True)
+    return BenchRow(BASELINE, resolution, "convert", stats.seconds / stats.frames, 0.0, "-")
+
+
+def _sample_clip(workdir: Path, resolution: str, frames: int) -> Path:
+    """A synthetic clip of ``frames`` frames at 24 fps (made once per length)."""
+    clip = workdir / f"{resolution}-{frames}.mp4"
+    if not clip.exists():
+        width, height = resolution_size(resolution)
+        make_sample_clip(clip, seconds=frames / 24, width=width, height=height, fps=24)
+    return clip
 
 
 def machine_description() -> str:
@@ -144,16 +240,20 @@ def machine_description() -> str:
             f"torch {torch.__version__}{gpu}")
 
 
-def markdown_table(rows: Sequence[BenchRow]) -> str:
-    """One row per measurement with fps, ms/frame, achieved GFLOP/s and speed-up over the anchor."""
+def markdown_table(rows: Sequence[BenchRow], peak_flops: float | None = None) -> str:
+    """One row per measurement: fps, ms/frame, achieved GFLOP/s, % of ``peak_flops`` (FLOP/s,
+    when known) and speed-up over the anchor's model-only time at the same resolution."""
     anchor = {r.resolution: r.seconds_per_frame for r in rows if r.model == ANCHOR}
-    lines = ["| model | resolution | mode | fps | ms/frame | kFLOP/px | GFLOP/s | × anchor (model) |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| backend | model | resolution | mode | fps | ms/frame | kFLOP/px | GFLOP/s | % peak | × anchor (model) |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        width, height = RESOLUTIONS[r.resolution]
+        width, height = resolution_size(r.resolution)
         ratio = anchor.get(r.resolution)
-        speedup = f"{ratio / r.seconds_per_frame:.1f}" if ratio and r.mode == "model" else ""
-        lines.append(f"| {r.model} | {r.resolution} ({width}×{height}) | {r.mode} | {r.fps:.2f} | "
+        speedup = f"{ratio / r.seconds_per_frame:.1f}" if ratio and r.mode in {"model", "stylize"} else ""
+        achieved = r.gflops_per_second(width, height)
+        peak = f"{100 * achieved * 1e9 / peak_flops:.1f}" if peak_flops else ""
+        size = f"{r.resolution} ({width}×{height})" if r.resolution in RESOLUTIONS else f"{width}×{height}"
+        lines.append(f"| {r.backend} | {r.model} | {size} | {r.mode} | {r.fps:.2f} | "
                      f"{r.seconds_per_frame * 1e3:.1f} | {r.flops_per_pixel / 1e3:.1f} | "
-                     f"{r.gflops_per_second(width, height):.1f} | {speedup} |")
+                     f"{achieved:.1f} | {peak} | {speedup} |")
     return "\n".join(lines)

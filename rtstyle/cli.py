@@ -44,6 +44,9 @@ def _add_style_options(parser: argparse.ArgumentParser) -> None:
                             "stylized at the cap and upsampled")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     group.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default: float16 on CUDA)")
+    group.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "tensorrt"],
+                       help="inference engine: auto picks the fastest that works here (onnx on CPU, tensorrt "
+                            "then torch on CUDA) and says which (default auto)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,7 +37,10 @@ def build_stylizer(args: argparse.Namespace) -> Stylizer:
         scale=args.scale,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
     )
-    return Stylizer(bank, settings, device=device, dtype=args.dtype)
+    stylizer = Stylizer(bank, settings, device=device, dtype=args.dtype, backend=args.backend)
+    if not getattr(args, "quiet", False):
+        print(f"backend: {stylizer.backend.describe()}", file=sys.stderr)
+    return stylizer
 
 
 def _require_input(path: Path) -> None:

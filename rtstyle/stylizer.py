@@ -4,6 +4,11 @@ It is the only part of the runtime that knows about tensors, devices and dtypes.
 (style mix, strength, keep colours, working resolution) live in an immutable
 :class:`StylizerSettings`; swapping the whole object is atomic, so a GUI thread can change them
 while a worker thread stylizes, and the change applies on the next frame.
+
+The network itself runs through a backend (:mod:`rtstyle.backends`: torch, ONNX Runtime,
+TensorRT); pre- and post-processing stay here in torch, so every backend shares them.  On CUDA a
+batch moves through pinned host memory in chunks on two copy streams: the upload of chunk k+1 and
+the download of chunk k-1 overlap the computation of chunk k.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rtstyle.backends import Backend, create_backend
 from rtstyle.color import keep_colors
 from rtstyle.device import pick_device, pick_dtype
 from rtstyle.errors import InputError
@@ -24,6 +30,9 @@ from rtstyle.stylefile import StyleBank
 
 log = logging.getLogger(__name__)
 
+#: Frames per chunk for copy/compute overlap on CUDA: a batch of 8 (file conversion) runs as two
+#: chunks, a single live frame as one.
+OVERLAP_CHUNK = 4
 #: Largest working resolution by default (pixels of a 1920×1088 frame).  Bigger frames are
 #: stylized at this size and upsampled: memory stays bounded, and brush strokes keep the scale
 #: they were trained at instead of shrinking to specks on 4K.  Raise it with ``max_pixels``.
@@ -59,7 +68,11 @@ def working_size(height: int, width: int, scale: float, max_pixels: int) -> tupl
 
 
 class Stylizer:
-    """Runs a style bank's generator on frames, on CPU or GPU, with live settings."""
+    """Runs a style bank's generator on frames, on CPU or GPU, with live settings.
+
+    ``backend`` is a name from :func:`rtstyle.backends.backend_names` (``auto`` picks the fastest
+    that works here) or a ready :class:`~rtstyle.backends.Backend`.
+    """
 
     def __init__(
         self,
@@ -68,16 +81,22 @@ class Stylizer:
         *,
         device: str | torch.device | None = "auto",
         dtype: str | None = "auto",
+        backend: str | Backend = "torch",
     ) -> None:
         self.bank = bank
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
-        self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
-        self.generator = bank.build_generator().to(self.device, self.dtype, memory_format=self.memory_format)
+        self.backend = backend if isinstance(backend, Backend) else create_backend(backend, bank, self.device, self.dtype)
+        self.memory_format = self.backend.memory_format
+        self.generator = self.backend.generator
+        if self.device.type == "cuda":
+            self._upload = torch.cuda.Stream(self.device)
+            self._download = torch.cuda.Stream(self.device)
         first_style = np.eye(bank.config.num_styles, dtype=np.float32)[0]
         self._settings = settings or StylizerSettings(first_style)
         self._check_settings(self._settings)
-        log.info("stylizer on %s (%s), bank %s", self.device, self.dtype, bank.name)
+        log.info("stylizer on %s (%s), bank %s, backend %s", self.device, self.dtype, bank.name,
+                 self.backend.describe())
 
     @property
     def style_names(self) -> list[str]:
@@ -119,18 +138,44 @@ class Stylizer:
 
     @torch.inference_mode()
     def _stylize(self, batch: np.ndarray, settings: StylizerSettings) -> np.ndarray:
-        count, height, width = batch.shape[:3]
-        pinned = self.device.type == "cuda"
         host = torch.from_numpy(np.ascontiguousarray(batch))
-        if pinned:
-            host = host.pin_memory()
-        source = host.to(self.device, non_blocking=pinned).permute(0, 3, 1, 2).to(self.dtype).div_(255.0)
+        if self.device.type == "cuda":
+            return self._stylize_cuda(host, settings)
+        return self._process(host.to(self.device), settings).cpu().numpy()
+
+    def _stylize_cuda(self, host: torch.Tensor, settings: StylizerSettings) -> np.ndarray:
+        """Chunked upload → process → download with the copies on their own streams.
+
+        Pinned (page-locked) host memory makes the copies asynchronous DMA; torch's caching host
+        allocator recycles it, and the returned array keeps its block alive until it is freed.
+        """
+        pinned_in = host.pin_memory()
+        pinned_out = torch.empty(host.shape, dtype=torch.uint8, pin_memory=True)
+        compute = torch.cuda.current_stream(self.device)
+        for start in range(0, host.shape[0], OVERLAP_CHUNK):
+            part = slice(start, start + OVERLAP_CHUNK)
+            with torch.cuda.stream(self._upload):
+                frames = pinned_in[part].to(self.device, non_blocking=True)
+            compute.wait_stream(self._upload)
+            frames.record_stream(compute)  # made on the upload stream, used on this one
+            result = self._process(frames, settings)
+            self._download.wait_stream(compute)
+            with torch.cuda.stream(self._download):
+                pinned_out[part].copy_(result, non_blocking=True)
+            result.record_stream(self._download)
+        self._download.synchronize()
+        return pinned_out.numpy()
+
+    def _process(self, frames: torch.Tensor, settings: StylizerSettings) -> torch.Tensor:
+        """uint8 ``[N,H,W,3]`` on the device → stylized uint8 ``[N,H,W,3]`` on the device."""
+        count, height, width = frames.shape[:3]
+        source = frames.permute(0, 3, 1, 2).to(self.dtype).div_(255.0)
         source = source.contiguous(memory_format=self.memory_format)  # [N,3,H,W] in [0,1]
         work_h, work_w = working_size(height, width, settings.scale, settings.max_pixels)
         resized = (work_h, work_w) != (height, width)
         model_input = _resize(source, work_h, work_w) if resized else source
         weights = torch.from_numpy(settings.style_weights).to(self.device, self.dtype).expand(count, -1)
-        stylized = self.generator(model_input, weights)
+        stylized = self.backend(model_input, weights)
         if resized:
             stylized = _resize(stylized, height, width)
         if settings.keep_colors:
@@ -138,7 +183,7 @@ class Stylizer:
         if settings.strength < 1.0:
             stylized = torch.lerp(source, stylized, settings.strength)
         out = stylized.clamp_(0.0, 1.0).mul_(255.0).round_().to(torch.uint8).permute(0, 2, 3, 1)
-        return out.contiguous().cpu().numpy()
+        return out.contiguous()
 
 
 def _resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:

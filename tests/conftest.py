@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import av
@@ -13,6 +13,15 @@ from rtstyle.video.sample import make_sample_clip
 
 #: Small and short so the whole video test set stays fast on two CPU cores.
 CLIP_DEFAULTS: dict[str, object] = {"seconds": 1.0, "width": 64, "height": 48, "fps": 12}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _artifact_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Exported ONNX graphs and engines go to one cache per test session, never the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        cache = tmp_path_factory.mktemp("rtstyle-cache")
+        patch.setenv("RTSTYLE_CACHE_DIR", str(cache))
+        yield cache
 
 
 @pytest.fixture

@@ -1,0 +1,68 @@
+"""The generator as it is exported: same function, written for symbolic shapes and for TensorRT.
+
+Two things in the runtime generator are right for eager torch but wrong in an exported graph:
+
+* Conditional instance norm folds the batch into channels (``[1, N*C, H, W]``) to apply one
+  affine per (sample, channel) in a single fused call.  Exported, that is an
+  ``InstanceNormalization`` node whose channel count depends on the batch and whose scale and
+  bias are computed tensors; TensorRT's ONNX parser wants them as initializers of a fixed
+  channel count (onnx/onnx-tensorrt#374, NVIDIA/TensorRT#1183 and #3165 are the long history of
+  this op's converters).  :class:`ExportInstanceNorm` normalises ``[N, C, H, W]`` with a unit
+  affine (static C, constant scale and bias — TensorRT's native normalization layer) and applies
+  the mixed per-sample affine as a broadcast multiply-add.  The result is the same function.
+* The generator pads the frame to its stride with sizes computed by Python arithmetic.
+  :class:`ExportGraph` pads first with sizes computed from the symbolic input shape
+  (``(-h) mod stride``), so the exporter records a ``Pad`` whose amounts follow the input and the
+  generator's own padding sees a multiple of the stride and does nothing; the crop back to the
+  input size is a ``Slice`` on the symbolic size.  Frames below ``min_size`` are padded by the
+  runtime before the graph (the graph declares ``min_size`` in its metadata).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rtstyle.models import StyleGenerator
+from rtstyle.models.blocks import ConditionalInstanceNorm
+
+
+class ExportInstanceNorm(ConditionalInstanceNorm):
+    """Conditional instance norm as unit-affine ``InstanceNormalization`` + per-sample affine."""
+
+    def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+        # x: [N,C,H,W], style_weights: [N,S]
+        gamma, beta = self.mixed_affine(style_weights)  # [N,C] each
+        normalized = F.instance_norm(x, eps=self.eps)
+        return normalized * gamma[:, :, None, None] + beta[:, :, None, None]
+
+
+class ExportGraph(nn.Module):
+    """``(image [N,3,H,W] in [0,1], style_weights [N,S]) -> stylized [N,3,H,W]``, export-ready."""
+
+    def __init__(self, generator: StyleGenerator) -> None:
+        super().__init__()
+        self.generator = _with_export_norms(generator)
+        self.stride = generator.config.stride
+        self.min_size = generator.min_size
+
+    def forward(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+        height, width = image.shape[-2], image.shape[-1]
+        padded = F.pad(image, (0, (-width) % self.stride, 0, (-height) % self.stride), mode="replicate")
+        return self.generator(padded, style_weights)[..., :height, :width]
+
+
+def _with_export_norms(generator: StyleGenerator) -> StyleGenerator:
+    """A float32 CPU copy of ``generator`` whose norms are :class:`ExportInstanceNorm`."""
+    exported = copy.deepcopy(generator).float().cpu().eval()
+    targets = [(parent, name, child) for parent in exported.modules() for name, child in parent.named_children()
+               if type(child) is ConditionalInstanceNorm]
+    for parent, name, child in targets:
+        num_styles, channels = child.gamma.shape
+        replacement = ExportInstanceNorm(channels, num_styles, eps=child.eps)
+        replacement.load_state_dict(child.state_dict())
+        setattr(parent, name, replacement)
+    return exported

@@ -1,0 +1,109 @@
+"""ONNX export of a style bank: dynamic batch, height and width; the style mix is an input.
+
+The graph is ``stylized = G(image, style_weights)``: ``image`` ``[N,3,H,W]`` float32 in [0,1]
+with H, W >= ``min_size`` (metadata), ``style_weights`` ``[N,S]`` (non-negative, summing to 1),
+``stylized`` ``[N,3,H,W]`` in [0,1].  Mixing styles therefore needs no re-export.  Strength,
+colour keeping and the working-resolution resize are *not* in the graph: the runtime applies them
+in torch around every backend, so all backends share one implementation of them.
+
+Export uses torch's dynamo exporter (``torch.export`` + onnxscript), which records the symbolic
+shape arithmetic of the stride padding and the crop; the TorchScript exporter would bake the
+example's sizes into ``Pad`` as constants.  :func:`cached_onnx` is the ``onnx`` builder the
+runtime's ONNX Runtime backend finds through the ``rtstyle.engines`` entry point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from rtstyle import __version__
+from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, WEIGHTS_INPUT, bank_fingerprint, cache_dir
+from rtstyle.backends.registry import require_module
+from rtstyle.errors import BackendUnavailableError
+from rtstyle.stylefile import StyleBank
+from rtstyle_engines.engine_cache import atomic_write
+from rtstyle_engines.graph import ExportGraph
+
+log = logging.getLogger(__name__)
+
+#: Opset 18: InstanceNormalization, Resize and Pad as TensorRT 10's parser and ONNX Runtime
+#: >= 1.14 both implement them.
+DEFAULT_OPSET = 18
+#: Bumped whenever the exported graph changes for the same bank (cache keys include it).
+EXPORT_VERSION = 1
+METADATA_FORMAT = "rtstyle-onnx"
+
+
+def export_onnx(bank: StyleBank, destination: Path, *, opset: int = DEFAULT_OPSET) -> Path:
+    """Export ``bank``'s generator to ``destination`` (written atomically); returns the path."""
+    onnx = require_module("onnx", "onnx", "ONNX export")
+    require_module("onnxscript", "onnx", "ONNX export")  # torch's dynamo exporter needs it
+    graph = ExportGraph(bank.build_generator())
+    stride, min_size = graph.stride, graph.min_size
+    # An example that is not a multiple of the stride and has a batch > 1, so no size is
+    # specialised to the example (torch.export treats sizes 0 and 1 as constants).
+    image = torch.rand(2, 3, min_size + stride + 1, min_size + 2 * stride + 3)
+    weights = torch.full((2, bank.config.num_styles), 1.0 / bank.config.num_styles)
+    batch = torch.export.Dim("batch", min=1)
+    height = torch.export.Dim("height", min=min_size)
+    width = torch.export.Dim("width", min=min_size)
+    with _quiet_exporter():
+        program = torch.onnx.export(
+            graph, (image, weights), dynamo=True, opset_version=opset, verbose=False,
+            input_names=[IMAGE_INPUT, WEIGHTS_INPUT], output_names=[OUTPUT],
+            dynamic_shapes={"image": {0: batch, 2: height, 3: width}, "style_weights": {0: batch}},
+        )
+    model = program.model_proto
+    metadata = {
+        "format": METADATA_FORMAT, "export_version": str(EXPORT_VERSION), "rtstyle_version": __version__,
+        "bank_sha256": bank_fingerprint(bank), "style_names": json.dumps(bank.style_names),
+        "stride": str(stride), "min_size": str(min_size),
+        "outside_graph": "strength, keep_colors and working-resolution resize are applied by the runtime",
+    }
+    onnx.helper.set_model_props(model, metadata)
+    onnx.checker.check_model(model)
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(destination, model.SerializeToString())
+    log.info("exported %s to %s (opset %d)", bank.name, destination, opset)
+    return destination
+
+
+def cached_onnx(bank: StyleBank) -> Path:
+    """The bank's exported graph from the cache, exporting it on first use (``onnx`` builder)."""
+    # Style names are in the graph's metadata, so they are part of the key with the weights.
+    key = hashlib.sha256(
+        f"{bank_fingerprint(bank)}:{bank.style_names}:{EXPORT_VERSION}:{DEFAULT_OPSET}:{torch.__version__}".encode()
+    ).hexdigest()[:32]
+    path = cache_dir("onnx") / f"{key}.onnx"
+    if path.is_file():
+        return path
+    log.info("exporting %s to ONNX (first use of this bank; cached in %s)", bank.name, path.parent)
+    try:
+        return export_onnx(bank, path)
+    except BackendUnavailableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the exporter's failures are many; auto falls back on this
+        raise BackendUnavailableError(f"ONNX export of {bank.name} failed: {type(exc).__name__}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Silence the exporter's progress warnings (they are about its internals, not the user's bank)."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)

@@ -1,0 +1,66 @@
+"""Compiled artefacts (ONNX graphs, TensorRT engines): where they are cached and who builds them.
+
+The runtime never imports ``engines/`` (dependencies point one way, see DESIGN.md).  Instead the
+engines package advertises its builders in the ``rtstyle.engines`` entry-point group, the same
+mechanism ``rtstyle`` uses for plugin commands, and the ONNX Runtime and TensorRT backends ask
+for an artefact by kind.  Builders cache what they make under :func:`cache_dir`, keyed by a hash
+of the bank's contents, so ``--backend onnx`` works on any bank without a manual export step and
+the second run starts at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from rtstyle.errors import BackendUnavailableError
+from rtstyle.stylefile import StyleBank
+
+#: Entry-point group through which ``engines/`` offers its builders (``onnx``, ``tensorrt``).
+ENGINE_GROUP = "rtstyle.engines"
+#: Names of the exported graph's inputs (``[N,3,H,W]`` in [0,1], ``[N,S]``) and output
+#: (``[N,3,H,W]``), shared by every builder and backend.
+IMAGE_INPUT, WEIGHTS_INPUT, OUTPUT = "image", "style_weights", "stylized"
+#: Overrides the cache directory (tests, read-only homes, shared build machines).
+CACHE_DIR_ENV = "RTSTYLE_CACHE_DIR"
+
+
+def cache_dir(kind: str) -> Path:
+    """Directory holding cached artefacts of ``kind`` (``onnx``, ``tensorrt``), created on demand."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    root = Path(override) if override else platformdirs.user_cache_path("rtstyle")
+    path = root / kind
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def bank_fingerprint(bank: StyleBank) -> str:
+    """SHA-256 of what the network computes: its architecture config and every weight.
+
+    Hashing contents rather than the file means a bank built in memory (benchmarks, tests) has a
+    key too, and renaming or re-saving a file with the same weights reuses its artefacts.
+    """
+    digest = hashlib.sha256(json.dumps(bank.config.to_dict(), sort_keys=True).encode())
+    for name in sorted(bank.state_dict):
+        tensor = bank.state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def engine_builder(kind: str) -> Callable[..., Any]:
+    """The builder registered for ``kind`` in :data:`ENGINE_GROUP`, loaded on first use."""
+    for entry_point in entry_points(group=ENGINE_GROUP):
+        if entry_point.name == kind:
+            return entry_point.load()
+    raise BackendUnavailableError(
+        f"no {kind} builder is installed (entry point {ENGINE_GROUP}:{kind} from rtstyle_engines); "
+        "reinstall rtstyle: pip install 'rtstyle[onnx]'"
+    )

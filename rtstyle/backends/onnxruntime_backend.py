@@ -1,0 +1,120 @@
+"""The ONNX Runtime backend: the exported graph on the CPU provider, or CUDA/TensorRT providers.
+
+The graph comes from the ``onnx`` builder of ``engines/`` (cached per bank, see
+:mod:`rtstyle.backends.artifacts`), so any bank runs without a manual export.  On CPUs, ONNX
+Runtime's fused convolution kernels and graph optimisations run the small presets several times
+faster than eager torch.  Session options are set for a machine that also decodes and encodes
+video: intra-op threads = the cores this process may use, no inter-op pool (the graph is a chain),
+and threads that sleep instead of spinning between calls so decode and encode keep their cores.
+On CUDA, inputs and outputs are bound to torch's device memory (I/O binding) on torch's stream,
+so frames never leave the GPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, WEIGHTS_INPUT, cache_dir, engine_builder
+from rtstyle.backends.registry import Backend, pad_to_minimum, register_backend, require_module
+from rtstyle.errors import BackendUnavailableError
+from rtstyle.stylefile import StyleBank
+
+log = logging.getLogger(__name__)
+
+
+@register_backend("onnx")
+class OnnxRuntimeBackend(Backend):
+    """Runs the exported graph (float32) with ONNX Runtime."""
+
+    def __init__(
+        self,
+        bank: StyleBank,
+        device: torch.device,
+        dtype: torch.dtype,
+        *,
+        model_path: Path | None = None,
+        threads: int | None = None,
+    ) -> None:
+        super().__init__(bank, device, dtype)
+        ort = require_module("onnxruntime", "onnx", "the onnx backend")
+        if device.type not in {"cpu", "cuda"}:
+            raise BackendUnavailableError(f"the onnx backend runs on cpu or cuda, not {device.type}")
+        if device.type == "cpu" and dtype != torch.float32:
+            raise BackendUnavailableError("the onnx backend runs float32 on the CPU; use --dtype float32")
+        self.model_path = model_path or engine_builder("onnx")(bank)
+        self.threads = threads or usable_cores()
+        self.session = ort.InferenceSession(str(self.model_path), _session_options(ort, self.threads),
+                                            providers=self._providers(ort))
+        self.min_size = int(self.session.get_modelmeta().custom_metadata_map.get("min_size", 1))
+        self.providers = self.session.get_providers()
+        log.info("onnxruntime %s session on %s", ort.__version__, self.providers)
+
+    def _providers(self, ort: Any) -> list[Any]:
+        if self.device.type == "cpu":
+            return ["CPUExecutionProvider"]
+        available = ort.get_available_providers()
+        if "CUDAExecutionProvider" not in available:
+            raise BackendUnavailableError(
+                "this onnxruntime has no CUDA provider; install the GPU build: pip install onnxruntime-gpu"
+            )
+        index = self.device.index if self.device.index is not None else torch.cuda.current_device()
+        stream = torch.cuda.current_stream(index).cuda_stream
+        # Our stream, so ORT's kernels are ordered after torch's preprocessing without a sync.
+        cuda = {"device_id": index, "user_compute_stream": str(stream)}
+        providers: list[Any] = [("CUDAExecutionProvider", cuda), "CPUExecutionProvider"]
+        if "TensorrtExecutionProvider" in available:
+            trt = {"device_id": index, "user_compute_stream": str(stream),
+                   "trt_fp16_enable": self.dtype == torch.float16,
+                   "trt_engine_cache_enable": True, "trt_timing_cache_enable": True,
+                   "trt_engine_cache_path": str(cache_dir("onnxruntime-tensorrt"))}
+            providers.insert(0, ("TensorrtExecutionProvider", trt))
+        return providers
+
+    def __call__(self, images: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+        height, width = images.shape[-2:]
+        padded = pad_to_minimum(images, self.min_size).float().contiguous()  # NCHW float32
+        weights = style_weights.float().contiguous()
+        if self.device.type == "cuda":
+            result = self._run_bound(padded, weights)
+        else:
+            feeds = {IMAGE_INPUT: padded.numpy(), WEIGHTS_INPUT: weights.numpy()}
+            result = torch.from_numpy(self.session.run([OUTPUT], feeds)[0])
+        return result[..., :height, :width].to(images.dtype)
+
+    def _run_bound(self, images: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        index = images.device.index or 0
+        output = torch.empty_like(images)
+        binding = self.session.io_binding()
+        for name, tensor in ((IMAGE_INPUT, images), (WEIGHTS_INPUT, weights), (OUTPUT, output)):
+            bind = binding.bind_output if name == OUTPUT else binding.bind_input
+            bind(name, "cuda", index, np.float32, tuple(tensor.shape), tensor.data_ptr())
+        self.session.run_with_iobinding(binding)
+        return output
+
+    def describe(self) -> str:
+        where = ", ".join(p.removesuffix("ExecutionProvider") for p in self.providers)
+        threads = f", {self.threads} threads" if self.device.type == "cpu" else ""
+        return f"onnxruntime ({where}{threads})"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's core count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _session_options(ort: Any, threads: int) -> Any:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options

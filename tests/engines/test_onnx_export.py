@@ -1,0 +1,115 @@
+"""ONNX export: parity with torch on many shapes and mixes, dynamic axes, TensorRT-friendly norms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from factories import tiny_bank
+from rtstyle.backends.artifacts import bank_fingerprint
+from rtstyle.models import GeneratorConfig, StyleGenerator
+from rtstyle.stylefile import StyleBank, StyleInfo
+from rtstyle_engines.graph import ExportGraph
+from rtstyle_engines.onnx_export import cached_onnx
+from rtstyle_engines.parity import TOLERANCE, check_parity, parity_shapes
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+
+def _strided_stem_bank() -> StyleBank:
+    """The ``fast`` preset's topology in miniature: stride-2 stem, bilinear upsample, skip concat."""
+    torch.manual_seed(3)
+    config = GeneratorConfig(num_styles=3, channels=(4, 8), num_residual_blocks=1, outer_kernel=3, stem_stride=2)
+    generator = StyleGenerator(config)
+    with torch.no_grad():
+        for name, parameter in generator.named_parameters():
+            if name.endswith(("gamma", "beta")):
+                parameter.normal_(0.5, 0.5)
+    return StyleBank.from_generator(generator, [StyleInfo(f"s{i}", f"S{i}") for i in range(3)])
+
+
+@pytest.fixture(scope="module", params=["plain", "strided_stem"])
+def exported(request: pytest.FixtureRequest) -> tuple[StyleBank, Path]:
+    bank = tiny_bank(2) if request.param == "plain" else _strided_stem_bank()
+    return bank, cached_onnx(bank)
+
+
+def test_parity_with_torch_on_odd_sizes_batches_and_mixes(exported: tuple[StyleBank, Path]) -> None:
+    bank, path = exported
+    generator = bank.build_generator()
+    shapes = parity_shapes(generator.min_size, generator.config.stride)
+    assert any(h % generator.config.stride and w % 2 for _, h, w in shapes)  # the pad and crop are exercised
+    report = check_parity(path, bank, shapes + [(2, 61, 23), (1, 100, 37)], seed=1)
+    assert report.ok, report.summary()
+    assert report.max_abs_error < TOLERANCE / 100  # float32 rounding, not an approximation
+
+
+def test_style_mix_is_a_graph_input(exported: tuple[StyleBank, Path]) -> None:
+    bank, path = exported
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    image = np.random.default_rng(0).random((1, 3, 40, 44), dtype=np.float32)
+    outputs = []
+    for weights in np.eye(bank.config.num_styles, dtype=np.float32)[:2]:
+        outputs.append(session.run(None, {"image": image, "style_weights": weights[None]})[0])
+    assert np.abs(outputs[0] - outputs[1]).mean() > 0.01
+
+
+def test_axes_are_dynamic_and_metadata_describes_the_graph(exported: tuple[StyleBank, Path]) -> None:
+    bank, path = exported
+    model = onnx.load(str(path))
+    dims = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+    assert isinstance(dims["image"][0], str) and dims["image"][1] == 3
+    assert all(isinstance(d, str) for d in (dims["image"][2], dims["image"][3]))
+    assert dims["style_weights"][1] == bank.config.num_styles
+    meta = {p.key: p.value for p in model.metadata_props}
+    generator = bank.build_generator()
+    assert int(meta["min_size"]) == generator.min_size and int(meta["stride"]) == generator.config.stride
+    assert json.loads(meta["style_names"]) == bank.style_names
+    assert "strength" in meta["outside_graph"]
+
+
+def test_instance_norm_has_constant_affine_of_static_width(exported: tuple[StyleBank, Path]) -> None:
+    """TensorRT's parser needs InstanceNormalization scale/bias as initializers (see graph.py)."""
+    _, path = exported
+    graph = onnx.load(str(path)).graph
+    constants = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}
+    constants.update({n.output[0]: onnx.numpy_helper.to_array(n.attribute[0].t)
+                      for n in graph.node if n.op_type == "Constant" and n.attribute and n.attribute[0].t.dims})
+    norms = [n for n in graph.node if n.op_type == "InstanceNormalization"]
+    assert norms
+    for node in norms:
+        scale, bias = constants[node.input[1]], constants[node.input[2]]
+        np.testing.assert_array_equal(scale, np.ones_like(scale))
+        np.testing.assert_array_equal(bias, np.zeros_like(bias))
+
+
+def test_export_graph_equals_the_generator_in_torch() -> None:
+    bank = _strided_stem_bank()
+    generator = bank.build_generator()
+    graph = ExportGraph(generator)
+    x, w = torch.rand(2, 3, 19, 27), torch.softmax(torch.randn(2, 3), dim=1)
+    with torch.inference_mode():
+        torch.testing.assert_close(graph(x, w), generator(x, w), atol=1e-5, rtol=0)
+
+
+def test_cached_export_is_reused(exported: tuple[StyleBank, Path]) -> None:
+    bank, path = exported
+    before = path.stat().st_mtime_ns
+    assert cached_onnx(bank) == path and path.stat().st_mtime_ns == before
+
+
+def test_fingerprint_follows_weights_and_architecture() -> None:
+    bank = tiny_bank(2)
+    assert bank_fingerprint(tiny_bank(2)) == bank_fingerprint(bank)
+    changed = tiny_bank(2)
+    name = next(iter(changed.state_dict))
+    changed.state_dict[name] = changed.state_dict[name].clone()
+    changed.state_dict[name].view(-1)[0] += 1e-3
+    assert bank_fingerprint(changed) != bank_fingerprint(bank)
+    assert bank_fingerprint(tiny_bank(3)) != bank_fingerprint(bank)
