@@ -1,0 +1,120 @@
+"""``rtstyle gui``: the subcommand that opens the live window (an ``rtstyle.commands`` plugin).
+
+This module is imported whenever ``rtstyle`` builds its parser, so it imports only argparse-level
+code; Qt, torch and the window are imported by the handler.  Options mirror ``convert``'s style
+options, but default to "not given" so the settings saved from the last run apply unless the
+command line says otherwise.  What can be checked without opening a window (the source spec, the
+bank, the style names, the device) is checked first, so a typo fails in milliseconds with the
+same one-line errors and exit codes as the other commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+Handler = Callable[[argparse.Namespace], int]
+
+#: Debian packages PyQt6's wheels need beyond a minimal system (found with ldd on its plugins).
+QT_SYSTEM_PACKAGES = "libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core"
+
+EXAMPLES = """\
+examples:
+  rtstyle gui                                  camera 0 (or what was used last time)
+  rtstyle gui --source clip.mp4                a video file, played in a loop
+  rtstyle gui --source camera:1 --style starry_night=0.7 --style great_wave=0.3
+  rtstyle gui --source clip.mp4 --screenshot window.png     grab the window and quit
+"""
+
+
+def add_command(subparsers: argparse._SubParsersAction) -> Handler:
+    """Register ``gui`` on the ``rtstyle`` parser; returns its handler."""
+    parser = subparsers.add_parser(
+        "gui", help="open the live stylization window (camera or looping video file)",
+        description="Live stylization window: webcam or a looping video file in, stylized frames on screen.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--source", metavar="camera:N|PATH", help="camera index or video file (default: last used, "
+                        "else camera:0)")
+    style = parser.add_argument_group("style (default: as last time)")
+    style.add_argument("--model", metavar="BANK", help="style bank: fast, quality, a bank name, or a .safetensors path")
+    style.add_argument("--style", metavar="NAME[=WEIGHT]", action="append", default=[],
+                       help="style to apply; repeat to mix (weights are normalised)")
+    style.add_argument("--strength", type=float, metavar="S", help="0 = original, 1 = fully stylized")
+    style.add_argument("--keep-colors", action=argparse.BooleanOptionalAction, default=None,
+                       help="keep the source colours (luminance-only transfer)")
+    style.add_argument("--scale", type=float, metavar="F", help="working resolution as a fraction of the frame size")
+    style.add_argument("--backend", help="auto, torch, onnx or tensorrt (auto: the fastest that works here)")
+    style.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    style.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default: float16 on CUDA)")
+    window = parser.add_argument_group("window")
+    window.add_argument("--fullscreen", action="store_true", help="start in fullscreen (Esc leaves it)")
+    window.add_argument("--settings", type=Path, metavar="PATH",
+                        help="keep settings in this INI file instead of the per-user settings "
+                             "(also: $RTSTYLE_GUI_SETTINGS)")
+    window.add_argument("--screenshot", type=Path, metavar="PNG",
+                        help="grab the window to PNG once video shows, then quit (works without a display)")
+    return run_gui
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Check the options, then open the window; PyQt6 is needed only from here on."""
+    from rtstyle.errors import BackendUnavailableError
+
+    _check_options(args)
+    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if headless and args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    elif headless and not os.environ.get("QT_QPA_PLATFORM"):
+        # Qt would abort the process ("could not connect to display") instead of raising.
+        raise BackendUnavailableError("no display to open the window on (DISPLAY is not set); "
+                                      "use --screenshot PNG, or QT_QPA_PLATFORM=offscreen")
+    try:
+        import PyQt6.QtWidgets  # noqa: F401 - only to find out whether the window can open
+    except ModuleNotFoundError as exc:
+        raise BackendUnavailableError("the window needs PyQt6: pip install 'rtstyle[gui]'") from exc
+    except ImportError as exc:  # installed, but a system library of Qt's is missing
+        raise BackendUnavailableError(f"PyQt6 cannot load ({exc}); on Debian/Ubuntu install Qt's system "
+                                      f"libraries: apt-get install {QT_SYSTEM_PACKAGES}") from exc
+    from rtstyle_gui.app import run_window
+    from rtstyle_gui.options import WindowOptions
+
+    return run_window(WindowOptions(
+        source=args.source, model=args.model, styles=tuple(args.style), strength=args.strength,
+        keep_colors=args.keep_colors, scale=args.scale, backend=args.backend, device=args.device, dtype=args.dtype,
+        settings_path=args.settings, fullscreen=args.fullscreen, screenshot=args.screenshot,
+    ))
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Fail before any window opens on what the command line alone gets wrong."""
+    from rtstyle.backends import backend_names
+    from rtstyle.catalog import resolve_bank
+    from rtstyle.device import pick_device, pick_dtype
+    from rtstyle.errors import InputError
+    from rtstyle.mixing import mix_from_specs
+    from rtstyle.stylefile import read_bank_metadata
+    from rtstyle.video.atomic import check_destination
+    from rtstyle_gui.sources import SourceSpec
+
+    if args.strength is not None and not 0.0 <= args.strength <= 1.0:
+        raise InputError(f"--strength must be between 0 and 1, got {args.strength}")
+    if args.scale is not None and not 0.0 < args.scale <= 4.0:
+        raise InputError(f"--scale must be in (0, 4], got {args.scale}")
+    if args.source is not None:
+        spec = SourceSpec.parse(args.source)
+        if spec.path is not None and not spec.path.is_file():
+            raise InputError(f"{spec.path}: no such file")
+    if args.backend is not None and args.backend not in backend_names():
+        raise InputError(f"unknown backend {args.backend!r}: use {', '.join(backend_names())}")
+    device = pick_device(args.device or "auto")
+    pick_dtype(args.dtype, device)
+    if args.model is not None or args.style:
+        bank = resolve_bank(args.model, device.type)
+        names = [str(s.get("name")) for s in read_bank_metadata(bank)["styles"] if isinstance(s, dict)]
+        mix_from_specs(args.style, names)
+    if args.screenshot is not None:
+        check_destination(args.screenshot, overwrite=True)

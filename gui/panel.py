@@ -1,0 +1,161 @@
+"""The side panel: model choices, the style gallery and the look controls.
+
+Only widgets and their layout live here; the window connects them to the pipeline.  Combo boxes
+carry their machine value as item data (a bank path, a device name, a scale), so labels can be
+friendly without the window parsing them back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QScrollArea,
+    QSlider, QToolButton, QVBoxLayout, QWidget,
+)
+
+from rtstyle.catalog import BankEntry
+from rtstyle_gui.devices import Choice
+from rtstyle_gui.gallery import StyleGallery
+
+#: Working resolutions offered, as fractions of the frame: what ``--scale`` sets.
+SCALES = ((1.0, "Full"), (0.75, "¾"), (0.5, "½ (≈4× faster)"), (0.25, "¼ (≈16× faster)"))
+PANEL_WIDTH = 340
+
+
+def select_data(combo: QComboBox, value: object) -> bool:
+    """Select the item whose data equals ``value``; False if there is none."""
+    index = combo.findData(value)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+    return index >= 0
+
+
+class ControlPanel(QWidget):
+    """Model group (bank, backend, resolution, load progress), styles, and look."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedWidth(PANEL_WIDTH)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 10, 10, 10)
+        layout.setSpacing(10)
+        layout.addWidget(self._model_group())
+        layout.addWidget(self._styles_group(), 1)
+        layout.addWidget(self._look_group())
+
+    def _model_group(self) -> QGroupBox:
+        group = QGroupBox("Model")
+        form = QFormLayout(group)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.bank = QComboBox()
+        self.bank.setToolTip("Style bank: one network holding several styles (fast = CPU real time)")
+        self.open_bank = QToolButton()
+        self.open_bank.setText("…")
+        self.open_bank.setToolTip("Open a style bank file (.safetensors)")
+        bank_row = QHBoxLayout()
+        bank_row.addWidget(self.bank, 1)
+        bank_row.addWidget(self.open_bank)
+        form.addRow("Style bank", bank_row)
+        self.backend = QComboBox()
+        self.backend.setToolTip("Inference engine; ONNX Runtime and TensorRT are prepared on first use (cached)")
+        form.addRow("Backend", self.backend)
+        self.device = QComboBox()
+        self.device.setToolTip("Where the network runs")
+        form.addRow("Device", self.device)
+        self.scale = QComboBox()
+        self.scale.setToolTip("Working resolution: the network runs at this fraction of the frame size")
+        for value, label in SCALES:
+            self.scale.addItem(label, value)
+        form.addRow("Resolution", self.scale)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        form.addRow(self.progress)
+        return group
+
+    def show_progress(self, percent: int, text: str) -> None:
+        """A loading stage; a negative ``percent`` is a stage of unknown length (busy bar)."""
+        self.progress.setRange(0, 0 if percent < 0 else 100)
+        if percent >= 0:
+            self.progress.setValue(percent)
+        self.progress.setFormat(text)
+        self.progress.show()
+
+    def _styles_group(self) -> QGroupBox:
+        group = QGroupBox("Styles")
+        layout = QVBoxLayout(group)
+        layout.setContentsMargins(6, 6, 6, 6)
+        hint = QLabel("Raise several sliders to mix styles; click a picture to use it alone.")
+        hint.setWordWrap(True)
+        hint.setObjectName("hint")
+        layout.addWidget(hint)
+        self.gallery = StyleGallery()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.gallery)
+        layout.addWidget(scroll, 1)
+        return group
+
+    def _look_group(self) -> QGroupBox:
+        group = QGroupBox("Look")
+        form = QFormLayout(group)
+        self.strength = QSlider(Qt.Orientation.Horizontal)
+        self.strength.setRange(0, 100)
+        self.strength.setToolTip("0% shows the original, 100% the full style")
+        self.strength_value = QLabel()
+        self.strength_value.setMinimumWidth(38)
+        self.strength_value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.strength.valueChanged.connect(lambda v: self.strength_value.setText(f"{v}%"))
+        row = QHBoxLayout()
+        row.addWidget(self.strength, 1)
+        row.addWidget(self.strength_value)
+        form.addRow("Strength", row)
+        self.keep_colors = QCheckBox("Keep the original colours")
+        self.keep_colors.setToolTip("Take only brightness and texture from the style")
+        form.addRow(self.keep_colors)
+        return group
+
+    # -- filling the pickers -------------------------------------------------------------------
+
+    def set_banks(self, entries: list[BankEntry], extra: list[Path]) -> None:
+        """List installed banks (unreadable ones disabled, with the reason) plus opened files."""
+        self.bank.blockSignals(True)
+        self.bank.clear()
+        model = self.bank.model()
+        for entry in entries:
+            detail = entry.preset or "custom" if not entry.error else "unreadable"
+            self.bank.addItem(f"{entry.name} ({detail})", str(entry.path))
+            index = self.bank.count() - 1
+            tip = entry.error or f"{len(entry.styles)} styles: {', '.join(entry.styles)}\n{entry.path}"
+            self.bank.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+            if entry.error:
+                model.item(index).setEnabled(False)  # type: ignore[union-attr]
+        for path in extra:
+            if self.bank.findData(str(path)) < 0:
+                self.bank.addItem(path.name, str(path))
+        self.bank.setCurrentIndex(-1)
+        self.bank.blockSignals(False)
+
+    @staticmethod
+    def fill(combo: QComboBox, choices: list[Choice], selected: str) -> None:
+        """List ``choices`` and select ``selected`` (added as-is if it is not among them)."""
+        combo.blockSignals(True)
+        combo.clear()
+        for choice in choices:
+            combo.addItem(choice.label, choice.value)
+        if not select_data(combo, selected):
+            combo.addItem(selected, selected)
+            combo.setCurrentIndex(combo.count() - 1)
+        combo.blockSignals(False)
+
+    def set_scale(self, value: float) -> None:
+        """Select ``value``, adding it as a custom entry if it is not one of the presets."""
+        self.scale.blockSignals(True)
+        if not select_data(self.scale, value):
+            self.scale.addItem(f"×{value:g}", value)
+            self.scale.setCurrentIndex(self.scale.count() - 1)
+        self.scale.blockSignals(False)

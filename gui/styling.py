@@ -1,0 +1,219 @@
+"""Binding the model and look controls to the stylizer: banks, backend, device, mix, strength.
+
+The panel's widgets hold the user's choices; every change becomes one new immutable
+:class:`rtstyle.stylizer.StylizerSettings` swapped into the stylizer, which the inference thread
+picks up on its next frame.  Loading goes through the pipeline's background loader; until a new
+model is ready the current one keeps running, and a model that fails to load or to run is
+reported as a :class:`Fault` for the window's banner.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from rtstyle.catalog import list_banks, resolve_bank
+from rtstyle.errors import ModelFileError, RtStyleError
+from rtstyle.mixing import mix_from_specs
+from rtstyle.stylizer import Stylizer, StylizerSettings
+from rtstyle_gui.devices import available_backends, available_devices, device_type
+from rtstyle_gui.faults import Fault, Remedy, model_fault, stylize_fault
+from rtstyle_gui.gallery import StyleCardInfo
+from rtstyle_gui.loader import ModelRequest
+from rtstyle_gui.options import WindowOptions
+from rtstyle_gui.outputs import OutputFiles
+from rtstyle_gui.panel import SCALES, ControlPanel, select_data
+from rtstyle_gui.pipeline import LivePipeline
+from rtstyle_gui.settings import SavedState
+
+log = logging.getLogger(__name__)
+
+
+class StyleController(QObject):
+    """Owns which bank is loaded and keeps the stylizer's settings equal to the controls."""
+
+    fault = pyqtSignal(object)  # Fault
+    status = pyqtSignal(str)  # a message for the status bar
+    bankChanged = pyqtSignal()  # a new bank is in use
+
+    def __init__(self, panel: ControlPanel, pipeline: LivePipeline, saved: SavedState, options: WindowOptions,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.panel = panel
+        self.pipeline = pipeline
+        self._saved = saved
+        self._options = options
+        self._stylizer: Stylizer | None = None
+        self._bank_path: Path | None = None  # the bank in use
+        self._requested_bank: Path | None = None  # the bank last asked for (it may have failed)
+        self._opened_banks: list[Path] = []
+        self._style_specs = options.styles  # applied to the first bank that loads
+        self.frame_size = (360, 640)  # (height, width) of the frames shown: the warm-up size
+        pipeline.modelProgress.connect(self._on_progress)
+        pipeline.modelLoaded.connect(self._on_loaded)
+        pipeline.modelFailed.connect(self._on_failed)
+        pipeline.stylizeFailed.connect(self._on_stylize_failed)
+        panel.bank.activated.connect(lambda index: self.load_bank(Path(panel.bank.itemData(index))))
+        panel.backend.activated.connect(lambda _index: self.reload())
+        panel.device.activated.connect(lambda _index: self.reload())
+        panel.gallery.mixChanged.connect(self.push_settings)
+        panel.strength.valueChanged.connect(self.push_settings)
+        panel.keep_colors.toggled.connect(self.push_settings)
+        self._restore_controls()
+
+    @property
+    def stylizer(self) -> Stylizer | None:
+        """The loaded model, also while a fault has taken it out of the pipeline."""
+        return self._stylizer
+
+    @property
+    def bank_path(self) -> Path | None:
+        return self._bank_path
+
+    def _restore_controls(self) -> None:
+        options, saved, panel = self._options, self._saved, self.panel
+        strength = options.strength if options.strength is not None else saved.strength
+        panel.strength.setValue(round(100 * strength))
+        panel.strength_value.setText(f"{panel.strength.value()}%")
+        panel.keep_colors.setChecked(options.keep_colors if options.keep_colors is not None else saved.keep_colors)
+        panel.set_scale(options.scale if options.scale is not None else saved.scale)
+        panel.fill(panel.backend, available_backends(), options.backend or saved.backend)
+        panel.fill(panel.device, available_devices(), options.device or saved.device)
+
+    def start(self) -> None:
+        """Load the bank named on the command line, else last time's, else the default one."""
+        self.panel.set_banks(list_banks(), self._opened_banks)
+        saved = Path(self._saved.bank) if self._saved.bank else None
+        try:
+            if self._options.model is None and not self._style_specs and saved is not None and saved.is_file():
+                bank = saved
+            else:
+                bank = resolve_bank(self._options.model, device_type(self.panel.device.currentData() or "auto"))
+        except RtStyleError as exc:
+            self.fault.emit(Fault(f"No style bank to load: {exc}", (Remedy.OPEN_BANK,)))
+            return
+        self.load_bank(bank)
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def load_bank(self, path: Path) -> None:
+        """Load ``path`` in the background with the chosen backend; the current model keeps running."""
+        request = ModelRequest(path, backend=self.panel.backend.currentData() or "auto",
+                               device=self.panel.device.currentData() or "auto", dtype=self._options.dtype,
+                               warmup_size=self.frame_size)
+        self._requested_bank = path
+        self.panel.show_progress(0, f"Loading {path.stem}…")
+        self.pipeline.load_model(request)
+
+    def reload(self) -> None:
+        """Load the bank last asked for again (new backend or device, or after a failure)."""
+        if self._requested_bank is not None:
+            self.load_bank(self._requested_bank)
+
+    def open_bank_file(self) -> None:
+        path = OutputFiles.ask_bank_file(self.panel)
+        if path is not None:
+            self._opened_banks.append(path)
+            self.panel.set_banks(list_banks(), self._opened_banks)
+            self.load_bank(path)
+
+    def _on_progress(self, percent: int, text: str) -> None:
+        self.panel.show_progress(percent, text)
+        self.status.emit(text)
+
+    def _on_loaded(self, request: ModelRequest, stylizer: Stylizer) -> None:
+        if self._bank_path is not None:
+            self._saved.mixes[self._bank_path.stem] = self.panel.gallery.values()
+        values = self.panel.gallery.values() if request.bank == self._bank_path else self._initial_mix(stylizer)
+        self._stylizer, self._bank_path = stylizer, request.bank
+        bank = stylizer.bank
+        cards = [StyleCardInfo(s.name, s.title, bank.thumbnails.get(s.name)) for s in bank.styles]
+        self.panel.gallery.set_styles(cards, values)
+        self.push_settings()
+        self.pipeline.set_stylizer(stylizer)
+        self.panel.progress.hide()
+        if not select_data(self.panel.bank, str(request.bank)):
+            self._opened_banks.append(request.bank)
+            self.panel.set_banks(list_banks(), self._opened_banks)
+            select_data(self.panel.bank, str(request.bank))
+        self.status.emit(f"{bank.name}: {len(bank.styles)} styles · {stylizer.backend.describe()}")
+        self.bankChanged.emit()
+
+    def _initial_mix(self, stylizer: Stylizer) -> dict[str, int]:
+        """Slider values for a newly loaded bank: ``--style`` once, else last time's, else style 1."""
+        names = stylizer.style_names
+        specs, self._style_specs = self._style_specs, ()
+        if specs:
+            try:
+                weights = mix_from_specs(specs, names)
+                return {name: round(100 * w / weights.max()) for name, w in zip(names, weights, strict=True)}
+            except RtStyleError as exc:
+                self.fault.emit(Fault(f"Styles: {exc}", ()))
+        saved = self._saved.mixes.get(stylizer.bank.name, {})
+        return saved if any(saved.get(name) for name in names) else {names[0]: 100}
+
+    def _on_failed(self, request: ModelRequest, exc: BaseException) -> None:
+        self.panel.progress.hide()
+        if isinstance(exc, ModelFileError):  # the file is bad: a later device change reloads the working bank
+            self._requested_bank = self._bank_path
+        if self._bank_path is None or not select_data(self.panel.bank, str(self._bank_path)):
+            self.panel.bank.setCurrentIndex(-1)
+        self.fault.emit(model_fault(device_type(request.device) != "cpu", request.backend, exc))
+
+    # -- live settings -----------------------------------------------------------------------
+
+    def push_settings(self) -> None:
+        """Hand the controls to the stylizer as one new settings object (applies next frame)."""
+        stylizer = self._stylizer
+        if stylizer is None:
+            return
+        weights = self.panel.gallery.weights()
+        strength = self.panel.strength.value() / 100.0
+        if not any(weights):  # every slider down: no style, so show the original
+            weights, strength = [1.0] * len(weights), 0.0
+        stylizer.settings = StylizerSettings(
+            np.asarray(weights, dtype=np.float32), strength=strength,
+            keep_colors=self.panel.keep_colors.isChecked(), scale=float(self.panel.scale.currentData()),
+            max_pixels=stylizer.settings.max_pixels,
+        )
+
+    def resume(self) -> bool:
+        """Apply the controls and, after a fault, give the model another go; True if it resumed."""
+        self.push_settings()
+        if self.pipeline.stylizer is None and self._stylizer is not None:
+            self.pipeline.set_stylizer(self._stylizer)
+            return True
+        return False
+
+    def _on_stylize_failed(self, exc: BaseException) -> None:
+        on_gpu = self._stylizer is not None and device_type(str(self._stylizer.device)) != "cpu"
+        self.fault.emit(stylize_fault(on_gpu, exc))
+
+    # -- remedies --------------------------------------------------------------------------------
+
+    def lower_resolution(self) -> None:
+        current = float(self.panel.scale.currentData())
+        lower = [value for value, _label in SCALES if value < current]
+        self.panel.set_scale(lower[0] if lower else current / 2)
+        self.resume()
+
+    def use_cpu(self) -> None:
+        select_data(self.panel.device, "cpu")
+        self.reload()
+
+    def use_torch(self) -> None:
+        select_data(self.panel.backend, "torch")
+        self.reload()
+
+    def save_into(self, state: SavedState) -> None:
+        if self._bank_path is not None:
+            state.bank = str(self._bank_path)
+            state.mixes[self._bank_path.stem] = self.panel.gallery.values()
+        state.backend = self.panel.backend.currentData() or "auto"
+        state.device = self.panel.device.currentData() or "auto"
+        state.strength = self.panel.strength.value() / 100.0
+        state.keep_colors = self.panel.keep_colors.isChecked()
+        state.scale = float(self.panel.scale.currentData())

@@ -1,0 +1,117 @@
+"""The inference thread: takes the newest captured frame, stylizes it, hands it on.
+
+It never waits for the GUI: results go into a depth-1 slot and the GUI is nudged only when the
+slot was empty (a nudge already pending will pick up the newer result), so neither frames nor
+notifications pile up when painting is slow.  The stylizer is swapped by reference (a new model,
+a new device) and read once per frame, so a change applies on the next frame without locks; its
+live controls are the stylizer's own thread-safe settings.  A stylizer that fails (out of memory,
+a driver error) is dropped and the original picture shown, so the window stays live while the
+user chooses a way on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from rtstyle_gui.capture import Captured
+from rtstyle_gui.slot import LatestSlot
+
+log = logging.getLogger(__name__)
+
+#: uint8 ``[H,W,3]`` RGB in, same size out; in the window a :class:`rtstyle.stylizer.Stylizer`.
+Stylize = Callable[[np.ndarray], np.ndarray]
+
+_POLL_S = 0.1
+_JOIN_S = 10.0  # one inference of a big frame on a slow CPU, at worst
+
+
+@dataclass(frozen=True)
+class Result:
+    """One processed frame: the source picture, what to show, and its timing."""
+
+    original: np.ndarray  # uint8 [H,W,3]
+    output: np.ndarray  # uint8 [H,W,3]; the original itself while no model is ready
+    stylized: bool
+    captured_at: float  # perf_counter seconds
+    infer_s: float
+    source_id: int
+
+
+class FrameSink(Protocol):
+    """Anything that wants every output frame (a recorder); ``submit`` must not block."""
+
+    def submit(self, rgb: np.ndarray, captured_at: float) -> None: ...
+
+
+class InferenceWorker(threading.Thread):
+    """Stylizes frames from ``frames`` into ``results`` until stopped."""
+
+    def __init__(
+        self,
+        frames: LatestSlot[Captured],
+        results: LatestSlot[Result],
+        notify: Callable[[], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        super().__init__(name="rtstyle-infer", daemon=True)
+        self._frames = frames
+        self._results = results
+        self._notify = notify
+        self._on_error = on_error
+        self._stylizer: Stylize | None = None
+        self._sinks: tuple[FrameSink, ...] = ()
+        self._stop_event = threading.Event()
+
+    @property
+    def stylizer(self) -> Stylize | None:
+        return self._stylizer
+
+    def set_stylizer(self, stylizer: Stylize | None) -> None:
+        """Use ``stylizer`` from the next frame on (None: show the source as it is)."""
+        self._stylizer = stylizer
+
+    def add_sink(self, sink: FrameSink) -> None:
+        self._sinks = (*self._sinks, sink)
+
+    def remove_sink(self, sink: FrameSink) -> None:
+        self._sinks = tuple(s for s in self._sinks if s is not sink)
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            captured = self._frames.take(timeout=_POLL_S)
+            if captured is not None:
+                self._process(captured)
+
+    def _process(self, captured: Captured) -> None:
+        stylizer = self._stylizer  # one read: a swap mid-frame must not mix two models
+        started = time.perf_counter()
+        output = captured.rgb
+        if stylizer is not None:
+            try:
+                output = stylizer(captured.rgb)
+            except Exception as exc:  # noqa: BLE001 - forwarded to the window, which offers a way on
+                log.warning("stylizing failed: %s", exc)
+                if self._stylizer is stylizer:
+                    self._stylizer = None
+                self._on_error(exc)
+                stylizer = None
+        infer_s = time.perf_counter() - started
+        for sink in self._sinks:
+            sink.submit(output, captured.captured_at)
+        result = Result(captured.rgb, output, stylizer is not None, captured.captured_at, infer_s, captured.source_id)
+        if not self._results.put(result):
+            self._notify()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(_JOIN_S)
+            if self.is_alive():
+                log.warning("inference thread did not stop within %.0f s", _JOIN_S)

@@ -1,0 +1,113 @@
+"""The window's Qt-free parts: the latest-wins slot, the meter, sources, the camera, faults."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rtstyle.video.camera as camera_module
+from gui_fakes import FakeCapture
+from rtstyle.errors import InputError, ModelFileError
+from rtstyle_gui.faults import Remedy, model_fault, source_fault, stylize_fault
+from rtstyle_gui.slot import LatestSlot
+from rtstyle_gui.sources import CameraSource, LoopingFileSource, SourceSpec, open_source
+from rtstyle_gui.stats import FrameMeter, percentile
+
+
+def test_slot_keeps_only_the_latest_item_and_counts_drops() -> None:
+    slot: LatestSlot[int] = LatestSlot()
+    assert slot.put(1) is False
+    assert slot.put(2) is True and slot.put(3) is True
+    assert slot.take() == 3
+    assert slot.take(timeout=0.01) is None
+    assert slot.dropped == 2
+
+
+def test_slot_take_wakes_up_when_an_item_arrives() -> None:
+    slot: LatestSlot[str] = LatestSlot()
+    threading.Timer(0.05, slot.put, args=("frame",)).start()
+    assert slot.take(timeout=10) == "frame"
+
+
+def test_meter_reports_recent_rate_and_percentiles() -> None:
+    meter = FrameMeter(window_s=1.0)
+    for i in range(21):  # 20 fps for one second, latency 10..30 ms
+        meter.add(i * 0.05, 0.010 + i * 0.001, 0.005)
+    figures = meter.readout(now=1.0)
+    assert figures.fps == pytest.approx(20.0)
+    assert figures.latency_p50 == pytest.approx(0.020)
+    assert figures.infer_p50 == pytest.approx(0.005)
+    assert meter.readout(now=5.0).latency_p50 is None  # nothing shown lately: no stale figures
+
+
+def test_percentile_matches_numpy() -> None:
+    values = list(np.random.default_rng(0).random(37))
+    for q in (5, 50, 95):
+        assert percentile(values, q) == pytest.approx(np.percentile(values, q))
+
+
+def test_source_spec_parsing(tmp_path: Path) -> None:
+    assert SourceSpec.parse("camera:2") == SourceSpec(camera=2)
+    assert SourceSpec.parse("1").camera == 1
+    spec = SourceSpec.parse(str(tmp_path / "clip.mp4"))
+    assert spec.path == tmp_path / "clip.mp4" and not spec.is_camera
+    assert SourceSpec.parse(str(spec)) == spec
+    assert str(SourceSpec(camera=0)) == "camera:0"
+    with pytest.raises(InputError):
+        SourceSpec.parse("camera:front")
+    assert isinstance(open_source(SourceSpec(camera=0)), CameraSource)
+    assert isinstance(open_source(spec), LoopingFileSource)
+
+
+def test_looping_file_source_loops_at_the_clip_rate(make_clip) -> None:
+    clip = make_clip("loop.mp4", seconds=0.25, fps=24, audio=False)  # 6 frames
+    source = LoopingFileSource(clip)
+    stop = threading.Event()
+    frames = []
+    started = None
+    for rgb in source.frames(stop):
+        started = started or time.perf_counter()
+        frames.append(rgb)
+        if len(frames) == 13:  # two full passes and the start of a third
+            break
+    elapsed = time.perf_counter() - started
+    assert source.nominal_fps == pytest.approx(24)
+    assert np.array_equal(frames[0], frames[6]) and np.array_equal(frames[6], frames[12])
+    assert elapsed >= 12 / 24 * 0.9  # paced, not decoded as fast as possible
+
+
+def test_camera_frames_are_rgb_and_an_unplugged_camera_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeCapture(frames=3)
+    monkeypatch.setattr(camera_module, "open_capture", lambda index: fake)
+    source = CameraSource(0)
+    frames = []
+    with pytest.raises(InputError, match="camera 0 stopped delivering frames"):
+        for rgb in source.frames(threading.Event()):
+            frames.append(rgb)
+    assert len(frames) == 3 and frames[0].shape == (48, 64, 3)
+    assert frames[0][0, 0].tolist() == [0, 0, 200]  # BGR turned into RGB
+    assert source.nominal_fps == 30.0
+    assert fake.released
+
+
+def test_missing_camera_raises_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeCapture(opened=False)
+    monkeypatch.setattr(camera_module, "open_capture", lambda index: fake)
+    with pytest.raises(InputError, match="camera 3: not found"):
+        camera_module.Camera(3)
+    assert fake.released
+
+
+def test_faults_offer_ways_on() -> None:
+    assert Remedy.NEXT_CAMERA in source_fault(True, InputError("x")).remedies
+    assert Remedy.OPEN_FILE in source_fault(False, InputError("x")).remedies
+    memory = stylize_fault(True, RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"))
+    assert "ran out of memory" in memory.message
+    assert memory.remedies == (Remedy.LOWER_RESOLUTION, Remedy.USE_CPU)
+    bad_file = model_fault(False, "torch", ModelFileError("bank.safetensors: not a valid safetensors style file"))
+    assert bad_file.message.startswith("Style bank: bank.safetensors") and Remedy.OPEN_BANK in bad_file.remedies
+    assert "ZeroDivisionError" in stylize_fault(False, ZeroDivisionError("boom")).message  # a bug says so
