@@ -25,6 +25,7 @@ examples:
   rtstyle convert in.mp4 out.mp4 --strength 0.6 --keep-colors --scale 0.5 --crf 20
   rtstyle image photo.jpg photo_styled.png --model quality --style scream
   rtstyle styles                                   list installed style banks and styles
+  rtstyle eval fast --content photos/ --video clip.mp4 --style-dir paintings/ --out report/
 """
 
 
@@ -82,6 +83,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("styles", help="list installed style banks and their styles")
 
+    evaluate = commands.add_parser("eval", help="score a style bank: SSIM, SWD, flicker, FID/KID; report + sheet")
+    evaluate.add_argument("model", metavar="BANK", help="bank name, preset (fast/quality) or .safetensors path")
+    evaluate.add_argument("--content", nargs="+", required=True, metavar="PATH",
+                          help="content images or folders of them")
+    evaluate.add_argument("--video", metavar="CLIP", help="clip for the temporal warping error (flicker)")
+    evaluate.add_argument("--style-dir", metavar="DIR",
+                          help="folder with the paintings (matched by the file names recorded in the bank) for SWD/FID")
+    evaluate.add_argument("--out", required=True, metavar="DIR", help="report folder (report.md, sheet.png)")
+    evaluate.add_argument("--max-frames", type=int, default=48, help="frames of the clip to use (default 48)")
+    evaluate.add_argument("--max-side", type=int, default=512,
+                          help="content images are shrunk to this longest side first (default 512)")
+    evaluate.add_argument("--inception-weights", metavar="PATH",
+                          help="Inception-v3 weights for FID/KID/IS (default: torch hub cache, if present)")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--dtype", default="auto")
+    evaluate.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "tensorrt"])
+
     sample = commands.add_parser("sample", help="write a synthetic test clip with audio")
     sample.add_argument("output", metavar="OUT")
     sample.add_argument("--seconds", type=float, default=5.0, help="duration (default 5)")
@@ -118,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rtstyle import commands  # imported late: `--help` should not pay for torch
 
     handlers: dict[str, Handler] = {"convert": commands.run_convert, "image": commands.run_image,
-                                    "styles": commands.run_styles, "sample": commands.run_sample}
+                                    "styles": commands.run_styles, "sample": commands.run_sample,
+                                    "eval": commands.run_eval}
     handlers.update(plugin_handlers)
     try:
         return handlers[args.command](args)

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from rtstyle.catalog import list_banks, resolve_bank
@@ -19,8 +20,10 @@ from rtstyle.mixing import mix_from_specs
 from rtstyle.pipeline import convert_video
 from rtstyle.stylefile import load_style_bank
 from rtstyle.stylizer import DEFAULT_MAX_PIXELS, Stylizer, StylizerSettings
-from rtstyle.video.atomic import check_destination
-from rtstyle.video.images import read_image, write_image
+from rtstyle.evaluation import collect_images, evaluate
+from rtstyle.stylefile import StyleBank
+from rtstyle.video.atomic import atomic_output, check_destination
+from rtstyle.video.images import is_image_path, read_image, write_image
 from rtstyle.video.reader import VideoReader
 from rtstyle.video.sample import make_sample_clip
 from rtstyle.video.writer import EncodeOptions, check_encodable
@@ -106,6 +109,43 @@ def run_styles(args: argparse.Namespace) -> int:
         for style in entry.styles:
             print(f"    {style}")
     return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    content = collect_images(args.content)
+    video = Path(args.video) if args.video else None
+    if video is not None:
+        _require_input(video)
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: exists and is not a folder")
+    device = pick_device(args.device)
+    bank = load_style_bank(resolve_bank(args.model, device.type))
+    stylizer = Stylizer(bank, device=device, dtype=args.dtype, backend=args.backend)
+    paintings = _find_paintings(bank, Path(args.style_dir)) if args.style_dir else {}
+    report, sheet = evaluate(stylizer, content, paintings=paintings, video=video, max_frames=args.max_frames,
+                             max_side=args.max_side, inception_weights=args.inception_weights)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_output(out_dir / "report.md", overwrite=True) as temporary:
+        temporary.write_text(report.markdown())
+    write_image(out_dir / "sheet.png", sheet, overwrite=True)
+    print(report.markdown())
+    print(f"wrote {out_dir / 'report.md'} and {out_dir / 'sheet.png'}", file=sys.stderr)
+    return 0
+
+
+def _find_paintings(bank: StyleBank, style_dir: Path) -> dict[str, np.ndarray]:
+    """Paintings by style: the file recorded as the style's source, else one named like the style."""
+    if not style_dir.is_dir():
+        raise InputError(f"{style_dir}: not a folder")
+    found = {}
+    for style in bank.styles:
+        candidates = [style_dir / style.source] if style.source else []
+        candidates += sorted(p for p in style_dir.iterdir() if p.stem.startswith(style.name) and is_image_path(p))
+        match = next((p for p in candidates if p.is_file()), None)
+        if match is not None:
+            found[style.name] = read_image(match)
+    return found
 
 
 def run_sample(args: argparse.Namespace) -> int:

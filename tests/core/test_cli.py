@@ -273,3 +273,28 @@ def test_help_lists_examples(capsys: pytest.CaptureFixture[str]) -> None:
         main(["convert", "--help"])
     assert exit_info.value.code == 0
     assert "examples:" in capsys.readouterr().out
+
+
+def test_eval_writes_a_report_and_a_sheet(tmp_path: Path, bank: Path, clip: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(1)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(2):
+        write_image(photos / f"p{i}.png", rng.integers(0, 255, (40, 60, 3), dtype=np.uint8))
+    paintings = tmp_path / "paintings"
+    paintings.mkdir()
+    write_image(paintings / "ink.jpg", rng.integers(0, 255, (80, 80, 3), dtype=np.uint8))  # matched by source
+    out = tmp_path / "report"
+    code = main(["eval", str(bank), "--content", str(photos), "--video", str(clip), "--style-dir", str(paintings),
+                 "--out", str(out), "--backend", "torch"])
+    assert code == 0, capsys.readouterr().err
+    report = (out / "report.md").read_text()
+    rows = [line for line in report.splitlines() if line.startswith("| ink") or line.startswith("| ember")]
+    assert len(rows) == 2
+    ink_cells = [c.strip() for c in rows[0].split("|")]
+    ember_cells = [c.strip() for c in rows[1].split("|")]
+    assert ink_cells[3] != "—" and ember_cells[3] == "—"  # SWD only where a painting was found
+    assert float(ink_cells[4]) >= 0  # warping error computed from the clip
+    sheet = read_image(out / "sheet.png")
+    assert sheet.shape[1] == 3 * 192 and sheet.shape[0] == 3 * (192 + 18)
