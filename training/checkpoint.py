@@ -1,0 +1,68 @@
+"""Training checkpoints: everything ``--resume`` needs to continue as if never stopped.
+
+Saved with ``torch.save`` and read back with ``torch.load(weights_only=True)``: a checkpoint holds
+only tensors, numbers, strings and containers of them, so loading one never runs pickled code
+(DESIGN.md: checkpoints are data).  Written to a temporary file and renamed, so a run killed while
+saving leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rtstyle.errors import InputError
+from training.trainer import Trainer
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "checkpoint.pt"
+_FORMAT = 1
+
+
+def save_checkpoint(trainer: Trainer, path: Path, extra: dict[str, Any]) -> None:
+    """Write networks, optimizers, step, RNG state and ``extra`` (history, wall time) to ``path``."""
+    state = {
+        "format": _FORMAT,
+        "step": trainer.step,
+        "generator": trainer.generator.state_dict(),
+        "discriminator": trainer.discriminator.state_dict(),
+        "mlp": trainer.mlp.state_dict(),
+        "opt_g": trainer.opt_g.state_dict(),
+        "opt_d": trainer.opt_d.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "extra": extra,
+    }
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save(state, temporary)
+    os.replace(temporary, path)
+    logger.info("checkpoint at step %d: %s", trainer.step, path)
+
+
+def load_checkpoint(trainer: Trainer, path: Path) -> dict[str, Any]:
+    """Restore ``trainer`` from ``path``; returns the ``extra`` dict that was saved with it."""
+    if not path.is_file():
+        raise InputError(f"no checkpoint to resume from: {path}")
+    try:
+        state = torch.load(path, map_location=trainer.device, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - truncated, foreign or hostile file
+        raise InputError(f"{path}: unreadable checkpoint ({str(exc).splitlines()[0]})") from None
+    if not isinstance(state, dict) or state.get("format") != _FORMAT:
+        raise InputError(f"{path}: not an rtstyle training checkpoint")
+    try:
+        trainer.generator.load_state_dict(state["generator"])
+        trainer.discriminator.load_state_dict(state["discriminator"])
+        trainer.mlp.load_state_dict(state["mlp"])
+        trainer.opt_g.load_state_dict(state["opt_g"])
+        trainer.opt_d.load_state_dict(state["opt_d"])
+    except (KeyError, RuntimeError, ValueError) as exc:
+        raise InputError(f"{path}: checkpoint does not match this run's config ({str(exc).splitlines()[0]})") from None
+    torch.set_rng_state(state["torch_rng"].cpu())
+    trainer.step = int(state["step"])
+    trainer.reseed_data()
+    logger.info("resumed from %s at step %d", path, trainer.step)
+    return dict(state.get("extra") or {})

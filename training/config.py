@@ -1,0 +1,177 @@
+"""Typed training configuration; every run writes its resolved copy as ``config.json``.
+
+The dataclass is the single source of defaults: train.py's options are generated from its fields'
+metadata (so ``--help`` always matches what runs), and a run directory's ``config.json`` is
+enough to reproduce or resume it (stylegan3's ``training_options.json`` does the same).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from training.augment import parse_policy
+from training.losses import ADVERSARIAL_LOSSES
+
+logger = logging.getLogger(__name__)
+
+_STYLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def option(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002 - mirrors argparse
+    """A dataclass field that carries its command-line help text."""
+    if isinstance(default, (list, tuple, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kwargs})
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run depends on (paths, architecture, schedule, loss weights)."""
+
+    # Data
+    style: list[str] = option([], "painting image file(s); one style per file", cli=False)
+    content: list[str] = option([], "content folders, image files or video files", cli=False)
+    style_names: list[str] = option([], "short style names in the file (default: from the file names)", cli=False)
+    out: str = option("", "style bank file to write (.safetensors)", cli=False)
+    size: int = option(128, "content crop and painting patch side in pixels (multiple of the generator stride)")
+    style_size: int = option(512, "painting's shorter side in pixels while training: sets the stroke size")
+    style_jitter: float = option(0.2, "random scale jitter of painting patches (fraction)")
+    content_scale_min: float = option(0.2, "smallest area fraction of a content image in a random crop")
+    max_content_side: int = option(512, "content images are downscaled to this shorter side when loaded")
+    frames_per_video: int = option(48, "frames sampled evenly from each content video")
+    sample_content: list[str] = option(
+        [], "images for the sample sheets (default: 4 of the content images)", nargs="+", metavar="PATH"
+    )
+    sample_size: int = option(256, "side of each tile of the sample sheets")
+    # Architecture
+    preset: str = option("fast", "generator architecture preset", choices=("fast", "quality"))
+    d_channels: int = option(32, "discriminator base width")
+    d_scales: int = option(2, "discriminator scales (image, 1/2, 1/4, ...)")
+    d_downsamples: int = option(3, "stride-2 layers per discriminator scale (sets the patch size)")
+    # Schedule
+    steps: int = option(6000, "total training steps")
+    warmup_steps: int = option(150, "first steps train G towards the identity (reconstruction + PatchNCE)")
+    batch_size: int = option(4, "images per step (per process under torchrun)")
+    lr_g: float = option(1e-3, "generator learning rate (Adam)")
+    lr_d: float = option(1e-3, "discriminator learning rate (Adam)")
+    lr_decay_start: float = option(0.5, "fraction of the steps after which both learning rates decay linearly to 0")
+    beta1: float = option(0.5, "Adam beta1 for both networks")
+    beta2: float = option(0.99, "Adam beta2 for both networks")
+    seed: int = option(0, "random seed")
+    # Losses
+    gan_loss: str = option("hinge", "adversarial objective", choices=tuple(ADVERSARIAL_LOSSES))
+    # Translation only, and a fast D: with cutout on 128-px patches and lr_d 4e-4 the outputs
+    # stayed colour filters (D's hinge loss ≈ 1.9, near chance); without cutout and with lr_d 1e-3
+    # strokes and ink lines showed within 450 steps (A/B from step 1250 of the bundled bank's run).
+    diffaugment: str = option("translation", "DiffAugment policy for D's inputs (color,translation,cutout or none)")
+    w_adv: float = option(1.0, "weight of the adversarial loss")
+    w_cls: float = option(1.0, "weight of the discriminator's style-classification loss")
+    w_gp: float = option(10.0, "weight of the WGAN-GP gradient penalty (wgan-gp only)")
+    w_nce: float = option(1.0, "weight of the PatchNCE content loss")
+    w_struct: float = option(2.0, "weight of the luminance structure (SSIM structure term) content loss")
+    w_swd: float = option(2.0, "weight of the sliced Wasserstein patch style loss")
+    w_dstats: float = option(0.0, "weight of feature statistics of D's features (style)")
+    w_tv: float = option(0.0, "weight of total variation")
+    w_temporal: float = option(1.0, "weight of the synthetic-motion temporal consistency loss")
+    w_rec: float = option(1.0, "weight of the pixel reconstruction loss during warm-up")
+    w_vgg_content: float = option(1.0, "weight of VGG perceptual content loss (only with --vgg-weights)")
+    w_vgg_style: float = option(5.0, "weight of VGG Gram style loss (only with --vgg-weights)")
+    nce_layers: list[str] = option(
+        ["stem", "down.0", "down.1", "residual.1"], "generator layers for PatchNCE", nargs="+", metavar="LAYER"
+    )
+    nce_patches: int = option(256, "locations sampled per layer for PatchNCE")
+    nce_temperature: float = option(0.07, "PatchNCE temperature")
+    swd_patch: int = option(5, "patch side for the sliced Wasserstein loss")
+    swd_directions: int = option(64, "random projections used per step (of 2x as many fixed ones)")
+    swd_levels: int = option(3, "pyramid levels for the sliced Wasserstein loss")
+    swd_points: int = option(4096, "patches per image and level sampled for the sliced Wasserstein loss")
+    motion_translate: float = option(0.04, "synthetic motion: max shift (fraction of side)")
+    motion_rotate: float = option(2.0, "synthetic motion: max rotation (degrees)")
+    motion_scale: float = option(0.03, "synthetic motion: max zoom (fraction)")
+    vgg_weights: str = option("", "VGG-16/19 state dict file, or 'download' (torch.hub cache); off when empty")
+    # Run
+    device: str = option("auto", "'auto', 'cpu', 'cuda' or 'cuda:N'")
+    threads: int = option(0, "CPU threads for torch (0: torch's default)")
+    amp: bool = option(True, "bfloat16 autocast on CUDA (ignored on CPU)")
+    log_every: int = option(20, "steps between scalar logs")
+    sample_every: int = option(500, "steps between sample sheets")
+    checkpoint_every: int = option(500, "steps between checkpoints")
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first inconsistent setting."""
+        if not self.style:
+            raise ValueError("give at least one style image (--style or --style-dir)")
+        if not self.content:
+            raise ValueError("give content images or videos (--content)")
+        if self.style_names and len(self.style_names) != len(self.style):
+            raise ValueError(f"{len(self.style_names)} style names for {len(self.style)} style images")
+        for name in self.resolved_style_names():
+            if not _STYLE_NAME.match(name):
+                raise ValueError(f"style name {name!r} is invalid: use letters, digits, '_', '-', '.'")
+        if len(set(self.resolved_style_names())) != len(self.style):
+            raise ValueError(f"style names are not unique: {self.resolved_style_names()}")
+        positive = (
+            "size",
+            "style_size",
+            "steps",
+            "batch_size",
+            "nce_patches",
+            "swd_directions",
+            "swd_levels",
+            "swd_patch",
+            "swd_points",
+        )
+        for key in positive:
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1")
+        if self.size % 8:
+            raise ValueError("size must be a multiple of 8 (the discriminator and generator strides)")
+        if not 0.0 <= self.lr_decay_start <= 1.0:
+            raise ValueError("lr_decay_start must be in [0, 1]")
+        if not 0.0 < self.content_scale_min <= 1.0:
+            raise ValueError("content_scale_min must be in (0, 1]")
+        if not 0 <= self.style_jitter < 1:
+            raise ValueError("style_jitter must be in [0, 1)")
+        if self.style_size < self.size * (1 + self.style_jitter):
+            raise ValueError("style_size must be at least size × (1 + style_jitter)")
+        if self.gan_loss not in ADVERSARIAL_LOSSES:
+            raise ValueError(f"unknown gan_loss {self.gan_loss!r}")
+        parse_policy(self.diffaugment)
+
+    def resolved_style_names(self) -> list[str]:
+        """Given names, or each painting's file stem made into a valid style name."""
+        return list(self.style_names) if self.style_names else [default_style_name(p) for p in self.style]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        """Read a run's ``config.json``; unknown keys are an error so no setting is silently lost."""
+        data = json.loads(path.read_text())
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown config keys {unknown}")
+        return cls(**data)
+
+
+def default_style_name(path: str) -> str:
+    """``starry_night_vangogh_1889.jpg`` → ``starry_night_vangogh_1889`` cleaned to a valid name."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).stem).strip("_.-") or "style"
+    return stem[:64]
+
+
+def field_default(f: Any) -> Any:
+    """A dataclass field's default value (calling its factory when it has one)."""
+    if f.default is not MISSING:
+        return f.default
+    return f.default_factory()

@@ -1,0 +1,189 @@
+"""A whole training run: run directory, data, the step loop, reports, checkpoints, export.
+
+Only rank 0 writes files; every rank trains.  The style bank written at the end is the runtime's
+own format (:mod:`rtstyle.stylefile`), so what training produces is loaded as is by the CLI,
+the window and the engine exporters, with its provenance (command, data, steps, wall time,
+machine, final losses) inside the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import platform
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rtstyle.errors import InputError
+from rtstyle.stylefile import StyleBank, StyleInfo, make_thumbnail, save_style_bank
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from training.config import TrainConfig
+from training.data import DataReport, expand_paths, load_content, load_style, read_image
+from training.distributed import init_distributed, resolve_device, shutdown
+from training.report import Reporter, sample_sheet, write_png
+from training.trainer import Trainer
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, dict[str, float]], None]
+
+
+def make_run_dir(root: Path, label: str) -> Path:
+    """``root/00007-label``: the next free number, so runs sort by age and never overwrite."""
+    root.mkdir(parents=True, exist_ok=True)
+    numbers = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"^(\d{5})-", p.name))]
+    run_dir = root / f"{max(numbers, default=0) + 1:05d}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)[:40]}"
+    run_dir.mkdir()
+    return run_dir
+
+
+def _file_digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def machine_description(device: torch.device) -> dict[str, Any]:
+    """What the run ran on, for the model card's "machine" line."""
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "device": str(device),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def _sample_contents(config: TrainConfig, training_images: list[np.ndarray]) -> list[np.ndarray]:
+    if config.sample_content:
+        return [read_image(p) for p in expand_paths(config.sample_content)]
+    picks = np.linspace(0, len(training_images) - 1, min(4, len(training_images))).round().astype(int)
+    return [training_images[i] for i in picks]
+
+
+class Run:
+    """One training run (fresh or resumed); :meth:`train` returns the written style file."""
+
+    def __init__(self, config: TrainConfig, run_dir: Path, command: str, resume: bool = False) -> None:
+        config.validate()
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.config, self.run_dir, self.command = config, run_dir, command
+        self.device = resolve_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
+        self.dist = init_distributed(self.device)
+        self.names = config.resolved_style_names()
+        self.paintings = [load_style(p, config.style_size) for p in config.style]
+        content, self.data_report = load_content(
+            config.content,
+            frames_per_video=config.frames_per_video,
+            max_short_side=config.max_content_side,
+            min_side=config.size // 2,
+        )
+        self.samples = _sample_contents(config, content)
+        self.trainer = Trainer(config, self.paintings, content, self.device, self.dist)
+        self.extra: dict[str, Any] = {"history": [], "wall_time_s": 0.0, "cpu_time_s": 0.0}
+        if resume:
+            self.extra.update(load_checkpoint(self.trainer, run_dir / CHECKPOINT_NAME))
+        if self.dist.is_main:  # on resume too: the file then records the extended --steps
+            config.save(run_dir / "config.json")
+        self.reporter = Reporter(run_dir, self.extra["history"]) if self.dist.is_main else None
+
+    def train(self, progress: Progress | None = None) -> Path:
+        cfg, trainer = self.config, self.trainer
+        # CPU time beside wall time: on a shared machine the wall clock also counts the time
+        # other jobs (or a SIGSTOP) held this one back.
+        started, previous = time.monotonic(), float(self.extra["wall_time_s"])
+        cpu_started, cpu_previous = time.process_time(), float(self.extra.get("cpu_time_s", 0.0))
+        try:
+            while trainer.step < cfg.steps:
+                scalars = trainer.train_step()
+                step = trainer.step
+                self.extra["wall_time_s"] = previous + time.monotonic() - started
+                self.extra["cpu_time_s"] = cpu_previous + time.process_time() - cpu_started
+                if progress is not None:
+                    progress(step, scalars)
+                if self.reporter is None:
+                    continue
+                if step % cfg.log_every == 0 or step == cfg.steps:
+                    self.reporter.log(step, scalars)
+                if step % cfg.sample_every == 0 or step == cfg.steps:
+                    self.write_samples(step)
+                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                    self.checkpoint()
+            return self.export() if self.reporter is not None else Path(cfg.out)
+        except KeyboardInterrupt:
+            if self.reporter is not None:  # keep the steps since the last checkpoint for --resume
+                self.checkpoint()
+            raise
+        finally:
+            if self.reporter is not None:
+                self.reporter.close()
+            shutdown(self.dist)
+
+    def checkpoint(self) -> None:
+        assert self.reporter is not None
+        self.extra["history"] = self.reporter.history
+        save_checkpoint(self.trainer, self.run_dir / CHECKPOINT_NAME, self.extra)
+        self.reporter.save_loss_curves(self.run_dir / "loss_curves.png")
+
+    def write_samples(self, step: int) -> Path:
+        self.trainer.generator.eval()
+        try:
+            sheet = sample_sheet(
+                self.samples, self.paintings, self.names, self.trainer.stylize, self.config.sample_size
+            )
+        finally:
+            self.trainer.generator.train()
+        path = self.run_dir / f"samples_{step:06d}.png"
+        write_png(path, sheet)
+        return path
+
+    def provenance(self) -> dict[str, Any]:
+        """The ``training`` dict stored in the style file."""
+        report: DataReport = self.data_report
+        metrics = self.reporter.recent_mean() if self.reporter else {}
+        return {
+            "command": self.command,
+            "data": {
+                "styles": [
+                    {"name": n, "file": Path(p).name, "sha256": _file_digest(p)}
+                    for n, p in zip(self.names, self.config.style, strict=True)
+                ],
+                "content": list(self.config.content),
+                "content_images": report.images,
+                "content_video_frames": report.video_frames,
+                "skipped_files": len(report.skipped),
+            },
+            "steps": self.trainer.step,
+            "wall_time_s": round(float(self.extra["wall_time_s"]), 1),
+            "cpu_time_s": round(float(self.extra.get("cpu_time_s", 0.0)), 1),
+            "machine": machine_description(self.device),
+            "metrics": {k: round(v, 5) for k, v in metrics.items()},
+            "config": self.config.to_dict(),
+        }
+
+    def export(self) -> Path:
+        """Write the style bank to ``config.out`` (the runtime's safetensors + JSON format)."""
+        if not self.config.out:
+            raise InputError("no output file given (--out)")
+        styles = [
+            StyleInfo(n, n.replace("_", " ").title(), Path(p).name)
+            for n, p in zip(self.names, self.config.style, strict=True)
+        ]
+        thumbnails = {
+            n: make_thumbnail(read_image(Path(p))) for n, p in zip(self.names, self.config.style, strict=True)
+        }
+        bank = StyleBank.from_generator(
+            self.trainer.generator, styles, thumbnails=thumbnails, preset=self.config.preset, training=self.provenance()
+        )
+        path = save_style_bank(bank, self.config.out)
+        logger.info("wrote %s (%d styles)", path, len(styles))
+        return path
