@@ -129,6 +129,10 @@ def save_style_bank(bank: StyleBank, path: str | os.PathLike) -> Path:
     os.close(handle)
     try:
         save_file(tensors, temporary, metadata=metadata)
+        # mkstemp makes the file 0600; a style file is meant to be shared, so honour the umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, destination)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

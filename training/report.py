@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 import torch
 
-logger = logging.getLogger(__name__)
+from rtstyle.contact_sheet import center_square, labelled
 
-_LABEL_HEIGHT = 18
+logger = logging.getLogger(__name__)
 
 
 class Reporter:
@@ -79,21 +79,6 @@ class Reporter:
             self.writer.close()
 
 
-def center_square(image: np.ndarray, size: int) -> np.ndarray:
-    """Centre crop to a square and resize to ``size`` (uint8 RGB)."""
-    height, width = image.shape[:2]
-    side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    square = image[top : top + side, left : left + side]
-    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
-
-
-def _label(tile: np.ndarray, text: str) -> np.ndarray:
-    bar = np.full((_LABEL_HEIGHT, tile.shape[1], 3), 255, np.uint8)
-    cv2.putText(bar, text[: tile.shape[1] // 7], (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.concatenate([bar, tile])
-
-
 def sample_sheet(
     contents: Sequence[np.ndarray],
     paintings: Sequence[np.ndarray],
@@ -103,8 +88,8 @@ def sample_sheet(
 ) -> np.ndarray:
     """Grid ``(1 + contents) × (1 + styles)`` as uint8 RGB: paintings on top, photos on the left."""
     blank = np.full((size, size, 3), 255, np.uint8)
-    header = [_label(blank, "content")] + [
-        _label(center_square(p, size), n) for p, n in zip(paintings, style_names, strict=True)
+    header = [labelled(blank, "content")] + [
+        labelled(center_square(p, size), n) for p, n in zip(paintings, style_names, strict=True)
     ]
     rows = [np.concatenate(header, axis=1)]
     tiles = [center_square(c, size) for c in contents]

@@ -164,3 +164,14 @@ def test_metadata_alone_can_be_read_cheaply(tmp_path: Path) -> None:
     document = read_bank_metadata(path)
     assert [s["name"] for s in document["styles"]] == ["ink", "ember", "style2"]
     assert document["generator"]["num_styles"] == 3
+
+
+def test_saved_banks_are_readable_by_others_per_umask(tmp_path: Path) -> None:
+    import os
+
+    previous = os.umask(0o022)
+    try:
+        path = write_tiny_bank(tmp_path / "shared.safetensors")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o644
