@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -58,3 +59,17 @@ def audio_only_clip(tmp_path: Path) -> Path:
 def zero_frame_clip(tmp_path: Path) -> Path:
     """An ``.mkv`` whose video stream exists but holds no frames (audio does)."""
     return _write_tone(tmp_path / "zero-frames.mkv", with_video_stream=True)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """A folder this user cannot write to; skips where permissions do not bind (root)."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user (root) that can write anywhere")
+        yield locked
+    finally:
+        locked.chmod(0o755)
