@@ -26,11 +26,12 @@ _JOIN_S = 5.0
 
 @dataclass(frozen=True)
 class Captured:
-    """A frame as it left the source: ``uint8 [H,W,3]`` RGB, arrival time, which source."""
+    """A frame as it left the source: ``uint8 [H,W,3]`` RGB, arrival time, which source and segment."""
 
     rgb: np.ndarray
     captured_at: float
     source_id: int  # tells frames of a source the user has since switched away from
+    segment: int  # the source's segment: frames of one segment follow each other in time
 
 
 class CaptureThread(threading.Thread):
@@ -58,7 +59,7 @@ class CaptureThread(threading.Thread):
             for rgb in self.source.frames(self._stop_event):
                 if self._stop_event.is_set():
                     break
-                self._slot.put(Captured(rgb, time.perf_counter(), self.source_id))
+                self._slot.put(Captured(rgb, time.perf_counter(), self.source_id, self.source.segment))
                 self.frames += 1
                 if self.frames == 1 and self._on_first_frame is not None:
                     self._on_first_frame()

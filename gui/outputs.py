@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 VIDEO_FILTER = "Videos (*.mp4 *.mkv *.mov *.webm *.avi *.m4v);;All files (*)"
 BANK_FILTER = "Style banks (*.safetensors)"
+MASK_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
 
 
 class OutputFiles:
@@ -75,4 +76,10 @@ class OutputFiles:
     @staticmethod
     def ask_bank_file(parent: QWidget) -> Path | None:
         chosen, _ = QFileDialog.getOpenFileName(parent, "Open a style bank", str(user_style_dir()), BANK_FILTER)
+        return Path(chosen) if chosen else None
+
+    @staticmethod
+    def ask_mask_image(parent: QWidget) -> Path | None:
+        chosen, _ = QFileDialog.getOpenFileName(parent, "Regions from a grey mask (dark = first region)",
+                                                str(Path.home()), MASK_FILTER)
         return Path(chosen) if chosen else None

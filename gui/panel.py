@@ -1,4 +1,4 @@
-"""The side panel: model choices, the style gallery and the look controls.
+"""The side panel: model choices, the style gallery, regional styles and the look controls.
 
 Only widgets and their layout live here; the window connects them to the pipeline.  Combo boxes
 carry their machine value as item data (a bank path, a device name, a scale), so labels can be
@@ -18,10 +18,15 @@ from PyQt6.QtWidgets import (
 from rtstyle.catalog import BankEntry
 from rtstyle_gui.devices import Choice
 from rtstyle_gui.gallery import StyleGallery
+from rtstyle_gui.regions_panel import RegionsBox
 
 #: Working resolutions offered, as fractions of the frame: what ``--scale`` sets.
 SCALES = ((1.0, "Full"), (0.75, "¾"), (0.5, "½ (≈4× faster)"), (0.25, "¼ (≈16× faster)"))
 PANEL_WIDTH = 340
+MIX_HINT = "Raise several sliders to mix styles; click a picture to use it alone."
+REGIONS_HINT = "Regions are on: each region takes the style chosen under Regions, so the mix sliders rest."
+FUSION_TIP = "Run the bank's fusion network F: steadier video, the detail a lower resolution loses, soft region seams"
+NO_FUSION_TIP = "this style bank has no fusion network"
 
 
 def select_data(combo: QComboBox, value: object) -> bool:
@@ -32,17 +37,29 @@ def select_data(combo: QComboBox, value: object) -> bool:
     return index >= 0
 
 
-class ControlPanel(QWidget):
-    """Model group (bank, backend, resolution, load progress), styles, and look."""
+class ControlPanel(QScrollArea):
+    """Model group (bank, backend, resolution, load progress), styles, regions, and look.
+
+    The groups scroll as a whole when the window is shorter than they are (a region layout with
+    many regions is tall), so the panel never sets a minimum height on the window.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFixedWidth(PANEL_WIDTH)
-        layout = QVBoxLayout(self)
+        self.setWidgetResizable(True)  # taller windows give the extra height to the style gallery
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        content = QWidget()
+        self.setWidget(content)
+        layout = QVBoxLayout(content)
         layout.setContentsMargins(10, 10, 10, 10)
         layout.setSpacing(10)
         layout.addWidget(self._model_group())
         layout.addWidget(self._styles_group(), 1)
+        self.regions = RegionsBox()
+        self.regions.changed.connect(self._on_regions_changed)
+        layout.addWidget(self.regions)
         layout.addWidget(self._look_group())
 
     def _model_group(self) -> QGroupBox:
@@ -87,10 +104,10 @@ class ControlPanel(QWidget):
         group = QGroupBox("Styles")
         layout = QVBoxLayout(group)
         layout.setContentsMargins(6, 6, 6, 6)
-        hint = QLabel("Raise several sliders to mix styles; click a picture to use it alone.")
-        hint.setWordWrap(True)
-        hint.setObjectName("hint")
-        layout.addWidget(hint)
+        self.styles_hint = QLabel(MIX_HINT)
+        self.styles_hint.setWordWrap(True)
+        self.styles_hint.setObjectName("hint")
+        layout.addWidget(self.styles_hint)
         self.gallery = StyleGallery()
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -117,7 +134,21 @@ class ControlPanel(QWidget):
         self.keep_colors = QCheckBox("Keep the original colours")
         self.keep_colors.setToolTip("Take only brightness and texture from the style")
         form.addRow(self.keep_colors)
+        self.fusion = QCheckBox("Fusion (F)")
+        self.fusion.setToolTip(FUSION_TIP)
+        form.addRow(self.fusion)
         return group
+
+    def set_fusion_available(self, available: bool) -> None:
+        """Enable the fusion switch for a bank with F; without, say why it is off (the choice stays)."""
+        self.fusion.setEnabled(available)
+        self.fusion.setToolTip(FUSION_TIP if available else NO_FUSION_TIP)
+
+    def _on_regions_changed(self) -> None:
+        """With a region layout the mix sliders have no effect: grey them out and say why."""
+        regional = self.regions.layout_name() is not None
+        self.gallery.setEnabled(not regional)
+        self.styles_hint.setText(REGIONS_HINT if regional else MIX_HINT)
 
     # -- filling the pickers -------------------------------------------------------------------
 

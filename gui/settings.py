@@ -16,6 +16,9 @@ from pathlib import Path
 
 from PyQt6.QtCore import QByteArray, QSettings
 
+from rtstyle.errors import InputError
+from rtstyle.regions import check_layout
+
 log = logging.getLogger(__name__)
 
 SETTINGS_ENV = "RTSTYLE_GUI_SETTINGS"
@@ -24,7 +27,11 @@ _ORGANIZATION, _APPLICATION = "rtstyle", "rtstyle-gui"
 
 @dataclass
 class SavedState:
-    """Everything persisted; ``mix`` maps style names to slider values (0-100) per bank."""
+    """Everything persisted; ``mix`` maps style names to slider values (0-100) per bank.
+
+    ``region_layout`` is a built-in layout name or a mask image path (None: the whole frame in
+    one mix), ``region_styles`` the style name chosen for each region, in region order.
+    """
 
     source: str | None = None
     bank: str | None = None
@@ -34,6 +41,9 @@ class SavedState:
     strength: float = 1.0
     keep_colors: bool = False
     scale: float = 1.0
+    fusion: bool = True
+    region_layout: str | None = None
+    region_styles: list[str] = field(default_factory=list)
     side_by_side: bool = False
     output_dir: str | None = None
     geometry: QByteArray | None = None
@@ -57,6 +67,9 @@ def load_state(store: QSettings) -> SavedState:
     state.strength = _number(store, "strength", 1.0, 0.0, 1.0)
     state.keep_colors = _flag(store, "keep_colors")
     state.scale = _number(store, "scale", 1.0, 0.05, 4.0)
+    state.fusion = _flag(store, "fusion", default=True)
+    state.region_layout = _usable_layout(_text(store, "region_layout"))
+    state.region_styles = _names(store.value("region_styles"))
     state.side_by_side = _flag(store, "side_by_side")
     state.output_dir = _text(store, "output_dir")
     geometry = store.value("geometry")
@@ -65,7 +78,9 @@ def load_state(store: QSettings) -> SavedState:
 
 
 def save_state(store: QSettings, state: SavedState) -> None:
-    for key, value in (("source", state.source), ("bank", state.bank), ("output_dir", state.output_dir)):
+    optional = (("source", state.source), ("bank", state.bank), ("output_dir", state.output_dir),
+                ("region_layout", _usable_layout(state.region_layout)))
+    for key, value in optional:
         if value is None:
             store.remove(key)
         else:
@@ -76,6 +91,8 @@ def save_state(store: QSettings, state: SavedState) -> None:
     store.setValue("strength", state.strength)
     store.setValue("keep_colors", state.keep_colors)
     store.setValue("scale", state.scale)
+    store.setValue("fusion", state.fusion)
+    store.setValue("region_styles", json.dumps(state.region_styles))
     store.setValue("side_by_side", state.side_by_side)
     if state.geometry is not None:
         store.setValue("geometry", state.geometry)
@@ -97,10 +114,31 @@ def _number(store: QSettings, key: str, default: float, low: float, high: float)
     return value if low <= value <= high else default
 
 
-def _flag(store: QSettings, key: str) -> bool:
+def _flag(store: QSettings, key: str, default: bool = False) -> bool:
     # INI files hand booleans back as the strings "true"/"false".
-    value = store.value(key, False)
-    return value is True or (isinstance(value, str) and value.lower() == "true")
+    value = store.value(key, default)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value if isinstance(value, bool) else default
+
+
+def _usable_layout(layout: str | None) -> str | None:
+    """``layout`` if it is a built-in one or a mask image that still exists, else None."""
+    if layout is None:
+        return None
+    try:
+        check_layout(layout)
+    except InputError:
+        return None
+    return layout
+
+
+def _names(raw: object) -> list[str]:
+    try:
+        document = json.loads(raw) if isinstance(raw, str) else []
+    except json.JSONDecodeError:
+        return []
+    return [str(name) for name in document] if isinstance(document, list) else []
 
 
 def _mixes(raw: object) -> dict[str, dict[str, int]]:

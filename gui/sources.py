@@ -70,6 +70,9 @@ class FrameSource(Protocol):
 
     #: Nominal frame rate once known (for recording), else ``None``.
     nominal_fps: float | None
+    #: Bumped when the frames jump (a file looping back to its start), so that whoever carries
+    #: something from frame to frame (the fusion network's previous frame) knows to drop it.
+    segment: int
 
     def frames(self, stop: threading.Event) -> Iterator[np.ndarray]: ...
 
@@ -80,6 +83,7 @@ class CameraSource:
     def __init__(self, index: int) -> None:
         self.index = index
         self.nominal_fps: float | None = None
+        self.segment = 0  # a camera never jumps; reopening one makes a new source
 
     def frames(self, stop: threading.Event) -> Iterator[np.ndarray]:
         with Camera(self.index) as camera:
@@ -94,6 +98,7 @@ class LoopingFileSource:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.nominal_fps: float | None = None
+        self.segment = 0  # passes completed: each pass starts a new segment
 
     def frames(self, stop: threading.Event) -> Iterator[np.ndarray]:
         with VideoReader(self.path) as reader:
@@ -101,6 +106,7 @@ class LoopingFileSource:
             self.nominal_fps = rate
             while not stop.is_set():
                 yield from self._one_pass(reader, 1.0 / rate, stop)
+                self.segment += 1
 
     @staticmethod
     def _one_pass(reader: VideoReader, frame_s: float, stop: threading.Event) -> Iterator[np.ndarray]:

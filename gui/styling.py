@@ -1,4 +1,4 @@
-"""Binding the model and look controls to the stylizer: banks, backend, device, mix, strength.
+"""Binding the model and look controls to the stylizer: banks, backend, device, mix, regions, look.
 
 The panel's widgets hold the user's choices; every change becomes one new immutable
 :class:`rtstyle.stylizer.StylizerSettings` swapped into the stylizer, which the inference thread
@@ -19,6 +19,7 @@ from rtstyle.catalog import list_banks, resolve_bank
 from rtstyle.errors import ModelFileError, RtStyleError
 from rtstyle.mixing import mix_from_specs
 from rtstyle.stylizer import Stylizer, StylizerSettings
+from rtstyle.video.images import read_image
 from rtstyle_gui.devices import available_backends, available_devices, device_type
 from rtstyle_gui.faults import Fault, Remedy, model_fault, stylize_fault
 from rtstyle_gui.gallery import StyleCardInfo
@@ -62,6 +63,9 @@ class StyleController(QObject):
         panel.gallery.mixChanged.connect(self.push_settings)
         panel.strength.valueChanged.connect(self.push_settings)
         panel.keep_colors.toggled.connect(self.push_settings)
+        panel.fusion.toggled.connect(self.push_settings)
+        panel.regions.changed.connect(self.push_settings)
+        panel.regions.maskRequested.connect(self.choose_mask)
         self._restore_controls()
 
     @property
@@ -79,6 +83,8 @@ class StyleController(QObject):
         panel.strength.setValue(round(100 * strength))
         panel.strength_value.setText(f"{panel.strength.value()}%")
         panel.keep_colors.setChecked(options.keep_colors if options.keep_colors is not None else saved.keep_colors)
+        panel.fusion.setChecked(saved.fusion)
+        panel.regions.set_layout(saved.region_layout, saved.region_styles)
         panel.set_scale(options.scale if options.scale is not None else saved.scale)
         panel.fill(panel.backend, available_backends(), options.backend or saved.backend)
         panel.fill(panel.device, available_devices(), options.device or saved.device)
@@ -132,6 +138,8 @@ class StyleController(QObject):
         bank = stylizer.bank
         cards = [StyleCardInfo(s.name, s.title, bank.thumbnails.get(s.name)) for s in bank.styles]
         self.panel.gallery.set_styles(cards, values)
+        self.panel.regions.set_styles([(s.name, s.title) for s in bank.styles])
+        self.panel.set_fusion_available(bank.has_fusion)
         self.push_settings()
         self.pipeline.set_stylizer(stylizer)
         self.panel.progress.hide()
@@ -172,13 +180,32 @@ class StyleController(QObject):
             return
         weights = self.panel.gallery.weights()
         strength = self.panel.strength.value() / 100.0
-        if not any(weights):  # every slider down: no style, so show the original
-            weights, strength = [1.0] * len(weights), 0.0
+        regions = self.panel.regions.regions()
+        if not any(weights):  # every slider down: an empty mix...
+            weights = [1.0] * len(weights)
+            if regions is None:  # ...and nothing else styles the frame, so show the original
+                strength = 0.0
         stylizer.settings = StylizerSettings(
             np.asarray(weights, dtype=np.float32), strength=strength,
             keep_colors=self.panel.keep_colors.isChecked(), scale=float(self.panel.scale.currentData()),
-            max_pixels=stylizer.settings.max_pixels,
+            max_pixels=stylizer.settings.max_pixels, fusion=self.panel.fusion.isChecked(), regions=regions,
         )
+
+    def choose_mask(self) -> None:
+        """Ask for a grey mask image and lay the regions out by it; an unreadable file is a fault.
+
+        The image is read here once so that a bad file is reported now, as such, rather than by
+        the inference thread as a failure to stylize.
+        """
+        path = OutputFiles.ask_mask_image(self.panel)
+        if path is None:
+            return
+        try:
+            read_image(path)
+        except RtStyleError as exc:
+            self.fault.emit(Fault(f"Mask image: {exc}", ()))
+            return
+        self.panel.regions.set_layout(str(path))
 
     def resume(self) -> bool:
         """Apply the controls and, after a fault, give the model another go; True if it resumed."""
@@ -217,3 +244,6 @@ class StyleController(QObject):
         state.strength = self.panel.strength.value() / 100.0
         state.keep_colors = self.panel.keep_colors.isChecked()
         state.scale = float(self.panel.scale.currentData())
+        state.fusion = self.panel.fusion.isChecked()
+        state.region_layout = self.panel.regions.layout_name()
+        state.region_styles = self.panel.regions.style_names()

@@ -7,6 +7,12 @@ a new device) and read once per frame, so a change applies on the next frame wit
 live controls are the stylizer's own thread-safe settings.  A stylizer that fails (out of memory,
 a driver error) is dropped and the original picture shown, so the window stays live while the
 user chooses a way on.
+
+The stylizer carries state from frame to frame (the fusion network reuses its previous output,
+warped along the motion), which is only right while frames follow each other.  This thread owns
+the stylizer, so it is the one that resets it — before the first frame of a new source, a new
+segment of a source (a looping file back at its start) or a newly set stylizer — and no other
+thread ever touches the stylizer's state mid-frame.
 """
 
 from __future__ import annotations
@@ -25,11 +31,17 @@ from rtstyle_gui.slot import LatestSlot
 
 log = logging.getLogger(__name__)
 
-#: uint8 ``[H,W,3]`` RGB in, same size out; in the window a :class:`rtstyle.stylizer.Stylizer`.
-Stylize = Callable[[np.ndarray], np.ndarray]
-
 _POLL_S = 0.1
 _JOIN_S = 10.0  # one inference of a big frame on a slow CPU, at worst
+
+
+class Stylize(Protocol):
+    """uint8 ``[H,W,3]`` RGB in, same size out; in the window a :class:`rtstyle.stylizer.Stylizer`."""
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray: ...
+
+    def reset(self) -> None:
+        """Forget earlier frames: the next one does not follow them."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,8 @@ class InferenceWorker(threading.Thread):
         self._stylizer: Stylize | None = None
         self._sinks: tuple[FrameSink, ...] = ()
         self._stop_event = threading.Event()
+        # The stylizer that stylized the last frame, and that frame's source and segment.
+        self._last_stylized: tuple[Stylize, int, int] | None = None
 
     @property
     def stylizer(self) -> Stylize | None:
@@ -95,6 +109,7 @@ class InferenceWorker(threading.Thread):
         output = captured.rgb
         if stylizer is not None:
             try:
+                self._continue_or_reset(stylizer, captured)
                 output = stylizer(captured.rgb)
             except Exception as exc:  # noqa: BLE001 - forwarded to the window, which offers a way on
                 log.warning("stylizing failed: %s", exc)
@@ -102,12 +117,21 @@ class InferenceWorker(threading.Thread):
                     self._stylizer = None
                 self._on_error(exc)
                 stylizer = None
+        if stylizer is None:  # frames went by unstylized: a stylizer set again must start afresh
+            self._last_stylized = None
         infer_s = time.perf_counter() - started
         for sink in self._sinks:
             sink.submit(output, captured.captured_at)
         result = Result(captured.rgb, output, stylizer is not None, captured.captured_at, infer_s, captured.source_id)
         if not self._results.put(result):
             self._notify()
+
+    def _continue_or_reset(self, stylizer: Stylize, captured: Captured) -> None:
+        """Reset ``stylizer`` unless ``captured`` directly follows the last frame it stylized."""
+        stream = (stylizer, captured.source_id, captured.segment)
+        if stream != self._last_stylized:
+            stylizer.reset()
+            self._last_stylized = stream
 
     def stop(self) -> None:
         self._stop_event.set()

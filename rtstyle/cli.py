@@ -43,6 +43,13 @@ def _add_style_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-pixels", type=int, default=None, metavar="N",
                        help="cap on the working resolution in pixels (default 1920x1088); larger frames are "
                             "stylized at the cap and upsampled")
+    group.add_argument("--no-fusion", action="store_true",
+                       help="do not run the bank's fusion network F (detail, steadiness, seams); for comparison")
+    group.add_argument("--regions", metavar="LAYOUT|MASK",
+                       help="a style per region: left-right, top-bottom, centre-surround, thirds, quadrants, or a grey mask image (dark = first "
+                            "region); give the styles with --region-style")
+    group.add_argument("--region-style", metavar="NAME[=W][,NAME=W...]", action="append", default=[],
+                       help="style (or mix) of the next region, in region order; repeat once per region")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     group.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default: float16 on CUDA)")
     group.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "tensorrt"],
@@ -87,7 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model", metavar="BANK", help="bank name, preset (fast/quality) or .safetensors path")
     evaluate.add_argument("--content", nargs="+", required=True, metavar="PATH",
                           help="content images or folders of them")
-    evaluate.add_argument("--video", metavar="CLIP", help="clip for the temporal warping error (flicker)")
+    evaluate.add_argument("--video", nargs="+", metavar="CLIP",
+                          help="clip(s) for the temporal warping error (flicker); the first is used per style, "
+                               "all of them for the fusion network's section")
+    evaluate.add_argument("--fusion-scale", type=float, default=0.5, metavar="F",
+                          help="working resolution for the fusion network's detail and flicker section (default 0.5)")
     evaluate.add_argument("--style-dir", metavar="DIR",
                           help="folder with the paintings (matched by the file names recorded in the bank) for SWD/FID")
     evaluate.add_argument("--out", required=True, metavar="DIR", help="report folder (report.md, sheet.png)")

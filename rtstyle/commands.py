@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +18,13 @@ from tqdm import tqdm
 from rtstyle.catalog import list_banks, resolve_bank
 from rtstyle.device import pick_device
 from rtstyle.errors import InputError
+from rtstyle.fusion_eval import FusionReport, detail_scores, flicker_scores, fusion_sheet
 from rtstyle.mixing import mix_from_specs
+from rtstyle.regions import Regions, check_layout, region_count
 from rtstyle.pipeline import convert_video
 from rtstyle.stylefile import load_style_bank
 from rtstyle.stylizer import DEFAULT_MAX_PIXELS, Stylizer, StylizerSettings
-from rtstyle.evaluation import collect_images, evaluate
+from rtstyle.evaluation import collect_images, evaluate, shrink
 from rtstyle.stylefile import StyleBank
 from rtstyle.video.atomic import atomic_output, check_destination
 from rtstyle.video.images import is_image_path, read_image, write_image
@@ -39,11 +43,26 @@ def build_stylizer(args: argparse.Namespace) -> Stylizer:
         keep_colors=args.keep_colors,
         scale=args.scale,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+        fusion=not args.no_fusion,
+        regions=regions_from_args(args.regions, args.region_style, bank.style_names),
     )
     stylizer = Stylizer(bank, settings, device=device, dtype=args.dtype, backend=args.backend)
     if not getattr(args, "quiet", False):
         print(f"backend: {stylizer.backend.describe()}", file=sys.stderr)
     return stylizer
+
+
+def regions_from_args(layout: str | None, specs: Sequence[str], style_names: Sequence[str]) -> Regions | None:
+    """``--regions LAYOUT --region-style A --region-style B,C=0.5 ...`` → :class:`Regions` (or None)."""
+    if layout is None:
+        if specs:
+            raise InputError("--region-style needs --regions LAYOUT")
+        return None
+    check_layout(layout)
+    count = region_count(layout) or len(specs)
+    if len(specs) != count:
+        raise InputError(f"--regions {layout} needs {count} --region-style options (one per region), got {len(specs)}")
+    return Regions(layout, tuple(mix_from_specs(spec.split(","), style_names) for spec in specs))
 
 
 def _require_input(path: Path) -> None:
@@ -113,8 +132,8 @@ def run_styles(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     content = collect_images(args.content)
-    video = Path(args.video) if args.video else None
-    if video is not None:
+    videos = [Path(v) for v in args.video or []]
+    for video in videos:
         _require_input(video)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -123,15 +142,37 @@ def run_eval(args: argparse.Namespace) -> int:
     bank = load_style_bank(resolve_bank(args.model, device.type))
     stylizer = Stylizer(bank, device=device, dtype=args.dtype, backend=args.backend)
     paintings = _find_paintings(bank, Path(args.style_dir)) if args.style_dir else {}
-    report, sheet = evaluate(stylizer, content, paintings=paintings, video=video, max_frames=args.max_frames,
-                             max_side=args.max_side, inception_weights=args.inception_weights)
+    report, sheet = evaluate(stylizer, content, paintings=paintings, video=videos[0] if videos else None,
+                             max_frames=args.max_frames, max_side=args.max_side,
+                             inception_weights=args.inception_weights)
+    text = report.markdown()
+    images = {"sheet.png": sheet}
+    if bank.has_fusion:
+        fusion_report, images["fusion_sheet.png"] = _evaluate_fusion(stylizer, content, videos, args)
+        text += "\n" + fusion_report.markdown()
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_output(out_dir / "report.md", overwrite=True) as temporary:
-        temporary.write_text(report.markdown())
-    write_image(out_dir / "sheet.png", sheet, overwrite=True)
-    print(report.markdown())
-    print(f"wrote {out_dir / 'report.md'} and {out_dir / 'sheet.png'}", file=sys.stderr)
+        temporary.write_text(text)
+    for name, image in images.items():
+        write_image(out_dir / name, image, overwrite=True)
+    print(text)
+    print(f"wrote {out_dir / 'report.md'} and {', '.join(str(out_dir / n) for n in images)}", file=sys.stderr)
     return 0
+
+
+def _evaluate_fusion(
+    stylizer: Stylizer, content: Sequence[Path], videos: Sequence[Path], args: argparse.Namespace
+) -> tuple[FusionReport, np.ndarray]:
+    """The fusion section: detail at ``--fusion-scale`` on the images, flicker on every clip, a sheet."""
+    images = [shrink(read_image(p), args.max_side) for p in content]
+    report = FusionReport(stylizer.bank.name, args.fusion_scale, detail_scores(stylizer, images, args.fusion_scale))
+    sheet_frames: list[np.ndarray] = []
+    for video in videos:
+        frames = [f.rgb for f in islice(VideoReader(video).frames(), args.max_frames)]
+        report.flicker += flicker_scores(stylizer, video.name, frames, args.fusion_scale)
+        sheet_frames = sheet_frames or frames[len(frames) // 2 : len(frames) // 2 + 4]
+    sheet_frames = sheet_frames or images[:2]
+    return report, fusion_sheet(stylizer, sheet_frames, 0, args.fusion_scale)
 
 
 def _find_paintings(bank: StyleBank, style_dir: Path) -> dict[str, np.ndarray]:

@@ -85,7 +85,7 @@ def collect_images(paths: Sequence[str | Path]) -> list[Path]:
     return found
 
 
-def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
     """Evaluation runs at screen sizes; a 1721-pixel photo would only cost time."""
     scale = max_side / max(image.shape[:2])
     if scale >= 1:
@@ -98,6 +98,16 @@ def _with_weights(stylizer: Stylizer, index: int) -> None:
     weights = np.zeros(len(stylizer.style_names), np.float32)
     weights[index] = 1.0
     stylizer.update(style_weights=weights)
+    stylizer.reset()
+
+
+def _each_alone(stylizer: Stylizer, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Stylize unrelated images: no image may reuse the previous one through F's state."""
+    outputs = []
+    for image in images:
+        stylizer.reset()
+        outputs.append(stylizer(image))
+    return outputs
 
 
 def evaluate(
@@ -112,7 +122,7 @@ def evaluate(
 ) -> tuple[EvalReport, np.ndarray]:
     """Score every style of ``stylizer``'s bank; returns the report and the contact sheet."""
     paintings = paintings or {}
-    images = [_shrink(read_image(p), max_side) for p in content]
+    images = [shrink(read_image(p), max_side) for p in content]
     frames = [f.rgb for f in islice(VideoReader(video).frames(), max_frames)] if video else []
     report = EvalReport(stylizer.bank.name, [p.name for p in content], video.name if video else None,
                         warping_error(frames, frames) if frames else None)
@@ -121,7 +131,7 @@ def evaluate(
     stylized_per_style: list[list[np.ndarray]] = []
     for index, name in enumerate(stylizer.style_names):
         _with_weights(stylizer, index)
-        outputs = [stylizer(image) for image in images]
+        outputs = _each_alone(stylizer, images)
         stylized_per_style.append(outputs)
         painting = paintings.get(name)
         reference = painting if painting is not None else stylizer.bank.thumbnails.get(name)

@@ -1,9 +1,11 @@
 """Style bank files: safetensors weights + JSON metadata, in one file.
 
-A style bank is one generator that holds several styles (conditional instance norm).  The file is
-a plain safetensors file: tensors ``generator.*`` are the network's weights, ``thumbnails.<i>``
-are small uint8 previews, and the header's ``__metadata__["rtstyle"]`` is a JSON document with the
-format version, the architecture config, the style names and the training provenance.
+A style bank is one generator that holds several styles (conditional instance norm), optionally
+with its fusion network F.  The file is a plain safetensors file: tensors ``generator.*`` are the
+generator's weights, ``fusion.*`` F's (when the bank has one), ``thumbnails.<i>`` are small uint8
+previews, and the header's ``__metadata__["rtstyle"]`` is a JSON document with the format version,
+the architecture configs (``generator``, and ``fusion`` when present), the style names and the
+training provenance.  Files without F stay valid: F is optional at every step.
 
 Loading never executes anything from the file (safetensors holds raw arrays only, and the JSON
 picks an architecture from a fixed registry) and checks every tensor against the architecture the
@@ -17,7 +19,8 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from rtstyle.errors import ModelFileError
+from rtstyle.models.fusion import FusionConfig, FusionNet
 from rtstyle.models.generator import GeneratorConfig, StyleGenerator
 
 FORMAT_NAME = "rtstyle-style-bank"
@@ -35,6 +39,7 @@ METADATA_KEY = "rtstyle"
 STYLE_FILE_SUFFIX = ".safetensors"
 THUMBNAIL_SIZE = 96
 _GENERATOR_PREFIX = "generator."
+_FUSION_PREFIX = "fusion."
 _THUMBNAIL_PREFIX = "thumbnails."
 _MAX_STYLES = 256
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -60,6 +65,12 @@ class StyleBank:
     preset: str = ""
     training: dict[str, Any] = field(default_factory=dict)  # provenance: command, data, steps, metrics
     path: Path | None = None
+    fusion_config: FusionConfig | None = None  # the bank's fusion network F, when it has one
+    fusion_state: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @property
+    def has_fusion(self) -> bool:
+        return self.fusion_config is not None
 
     @property
     def style_names(self) -> list[str]:
@@ -75,6 +86,20 @@ class StyleBank:
         generator.load_state_dict(self.state_dict, strict=True)
         return generator.eval()
 
+    def build_fusion(self) -> FusionNet:
+        """Instantiate F with this bank's weights, in eval mode, on the CPU (the bank must have F)."""
+        if self.fusion_config is None:
+            raise ValueError(f"style bank {self.name} has no fusion network")
+        fusion = FusionNet(self.fusion_config)
+        fusion.load_state_dict(self.fusion_state, strict=True)
+        return fusion.eval()
+
+    def with_fusion(self, fusion: FusionNet | None) -> StyleBank:
+        """This bank with ``fusion``'s weights as its F (or without F for None)."""
+        if fusion is None:
+            return replace(self, fusion_config=None, fusion_state={})
+        return replace(self, fusion_config=fusion.config, fusion_state=_cpu_state(fusion))
+
     @classmethod
     def from_generator(
         cls,
@@ -85,8 +110,11 @@ class StyleBank:
         preset: str = "",
         training: dict[str, Any] | None = None,
     ) -> StyleBank:
-        state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in generator.state_dict().items()}
-        return cls(generator.config, list(styles), state, dict(thumbnails or {}), preset, dict(training or {}))
+        return cls(generator.config, list(styles), _cpu_state(generator), dict(thumbnails or {}), preset, dict(training or {}))
+
+
+def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in module.state_dict().items()}
 
 
 def make_thumbnail(rgb: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
@@ -105,6 +133,8 @@ def save_style_bank(bank: StyleBank, path: str | os.PathLike) -> Path:
     destination = Path(path)
     _validate_styles(bank.styles, bank.config.num_styles)
     tensors = {_GENERATOR_PREFIX + k: v.detach().to("cpu").contiguous() for k, v in bank.state_dict.items()}
+    if bank.fusion_config is not None:
+        tensors.update({_FUSION_PREFIX + k: v.detach().to("cpu").contiguous() for k, v in bank.fusion_state.items()})
     style_entries = []
     for index, style in enumerate(bank.styles):
         entry: dict[str, Any] = {"name": style.name, "title": style.title, "source": style.source}
@@ -123,6 +153,8 @@ def save_style_bank(bank: StyleBank, path: str | os.PathLike) -> Path:
         "styles": style_entries,
         "training": bank.training,
     }
+    if bank.fusion_config is not None:
+        document["fusion"] = bank.fusion_config.to_dict()
     metadata = {METADATA_KEY: json.dumps(document, sort_keys=True)}
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
@@ -158,10 +190,16 @@ def load_style_bank(path: str | os.PathLike) -> StyleBank:
         except (TypeError, ValueError) as exc:
             raise ModelFileError(f"{file}: invalid generator config: {exc}") from None
         styles = _parse_styles(file, document["styles"], config.num_styles)
+        fusion_config = _parse_fusion_config(file, document.get("fusion"))
         keys = set(handle.keys())
-        state = {k[len(_GENERATOR_PREFIX) :]: handle.get_tensor(k) for k in keys if k.startswith(_GENERATOR_PREFIX)}
+        state = _tensors_with_prefix(handle, keys, _GENERATOR_PREFIX)
+        fusion_state = _tensors_with_prefix(handle, keys, _FUSION_PREFIX)
         thumbnails = _read_thumbnails(file, handle, document["styles"], keys)
-    _check_weights(file, config, state)
+    _check_weights(file, "generator", StyleGenerator, config, state)
+    if fusion_config is not None:
+        _check_weights(file, "fusion network", FusionNet, fusion_config, fusion_state)
+    elif fusion_state:
+        raise ModelFileError(f"{file}: has fusion tensors but no 'fusion' config")
     return StyleBank(
         config=config,
         styles=styles,
@@ -170,7 +208,24 @@ def load_style_bank(path: str | os.PathLike) -> StyleBank:
         preset=str(document.get("preset", "")),
         training=document.get("training") if isinstance(document.get("training"), dict) else {},
         path=file,
+        fusion_config=fusion_config,
+        fusion_state={k: v.to(torch.float32) for k, v in fusion_state.items()},
     )
+
+
+def _tensors_with_prefix(handle: Any, keys: set[str], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: handle.get_tensor(k) for k in keys if k.startswith(prefix)}
+
+
+def _parse_fusion_config(path: Path, data: Any) -> FusionConfig | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{path}: 'fusion' must be a config object")
+    try:
+        return FusionConfig.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: invalid fusion config: {exc}") from None
 
 
 class _open_safetensors:
@@ -262,10 +317,12 @@ def _read_thumbnails(path: Path, handle: Any, entries: list[dict], keys: set[str
     return thumbnails
 
 
-def _check_weights(path: Path, config: GeneratorConfig, state: dict[str, torch.Tensor]) -> None:
+def _check_weights(
+    path: Path, label: str, architecture: Callable[[Any], torch.nn.Module], config: Any, state: dict[str, torch.Tensor]
+) -> None:
     """Compare the file's tensors with the declared architecture, name by name and shape by shape."""
     with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in StyleGenerator(config).state_dict().items()}
+        expected = {k: tuple(v.shape) for k, v in architecture(config).state_dict().items()}
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -274,7 +331,7 @@ def _check_weights(path: Path, config: GeneratorConfig, state: dict[str, torch.T
             parts.append(f"missing {len(missing)} tensor(s) e.g. {missing[:3]}")
         if unexpected:
             parts.append(f"unexpected {len(unexpected)} tensor(s) e.g. {unexpected[:3]}")
-        raise ModelFileError(f"{path}: weights do not match the declared architecture: {'; '.join(parts)}")
+        raise ModelFileError(f"{path}: {label} weights do not match the declared architecture: {'; '.join(parts)}")
     for key, shape in expected.items():
         tensor = state[key]
         if tuple(tensor.shape) != shape:

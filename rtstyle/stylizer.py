@@ -5,8 +5,13 @@ It is the only part of the runtime that knows about tensors, devices and dtypes.
 :class:`StylizerSettings`; swapping the whole object is atomic, so a GUI thread can change them
 while a worker thread stylizes, and the change applies on the next frame.
 
-The network itself runs through a backend (:mod:`rtstyle.backends`: torch, ONNX Runtime,
-TensorRT); pre- and post-processing stay here in torch, so every backend shares them.  On CUDA a
+The generator runs through a backend (:mod:`rtstyle.backends`: torch, ONNX Runtime, TensorRT);
+pre- and post-processing stay here in torch, so every backend shares them.  When the style bank
+carries a fusion network F (:mod:`rtstyle.models.fusion`), F runs here in torch after the
+generator — once per frame, in order, because each frame reuses the previous one — fusing the
+generator output(s) at the working resolution with the full-resolution source and the previous
+frame; it also puts each style of a regional layout (:mod:`rtstyle.regions`) in its region.
+Without F, regions are blended by their feathered masks.  On CUDA a
 batch moves through pinned host memory in chunks on two copy streams: the upload of chunk k+1 and
 the download of chunk k-1 overlap the computation of chunk k.
 """
@@ -25,7 +30,11 @@ from rtstyle.backends import Backend, create_backend
 from rtstyle.color import keep_colors
 from rtstyle.device import pick_device, pick_dtype
 from rtstyle.errors import InputError
+from rtstyle.fusion_runtime import TemporalFusion
+from rtstyle.models.fusion import FusionOutput
 from rtstyle.mixing import normalize_weights
+from rtstyle.motion import Motion, MotionTracker
+from rtstyle.regions import RegionMaskCache, Regions
 from rtstyle.stylefile import StyleBank
 
 log = logging.getLogger(__name__)
@@ -48,6 +57,8 @@ class StylizerSettings:
     keep_colors: bool = False  # luminance-only transfer
     scale: float = 1.0  # working resolution as a fraction of the frame size
     max_pixels: int = DEFAULT_MAX_PIXELS
+    fusion: bool = True  # run the bank's fusion network F, when it has one
+    regions: Regions | None = None  # a style per region instead of one mix for the whole frame
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -92,6 +103,10 @@ class Stylizer:
         if self.device.type == "cuda":
             self._upload = torch.cuda.Stream(self.device)
             self._download = torch.cuda.Stream(self.device)
+        self.fusion = TemporalFusion(bank.build_fusion(), self.device, self.dtype) if bank.has_fusion else None
+        self.motion = MotionTracker()
+        self._region_masks = RegionMaskCache(self.device, self.dtype)
+        self.last_fusion: FusionOutput | None = None  # F's output for the latest frame (weights for views)
         first_style = np.eye(bank.config.num_styles, dtype=np.float32)[0]
         self._settings = settings or StylizerSettings(first_style)
         self._check_settings(self._settings)
@@ -116,12 +131,23 @@ class Stylizer:
         self.settings = replace(self._settings, **changes)
         return self._settings
 
+    def uses_fusion(self, settings: StylizerSettings | None = None) -> bool:
+        """Whether frames go through F: the bank has one and the settings do not turn it off."""
+        return self.fusion is not None and (settings or self._settings).fusion
+
+    def reset(self) -> None:
+        """Forget the previous frame (a seek or a new source); F starts afresh on the next frame."""
+        self.motion.reset()
+        if self.fusion is not None:
+            self.fusion.reset()
+
     def _check_settings(self, settings: StylizerSettings) -> None:
-        if settings.style_weights.shape != (self.bank.config.num_styles,):
-            raise InputError(
-                f"style weights have {settings.style_weights.shape[0]} entries; "
-                f"the bank has {self.bank.config.num_styles} styles"
-            )
+        vectors = [settings.style_weights, *(settings.regions.style_weights if settings.regions else ())]
+        for weights in vectors:
+            if weights.shape != (self.bank.config.num_styles,):
+                raise InputError(
+                    f"style weights have {weights.shape[0]} entries; the bank has {self.bank.config.num_styles} styles"
+                )
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """Stylize ``uint8 [H,W,3]`` or ``[N,H,W,3]`` RGB; returns the same shape and dtype."""
@@ -131,6 +157,7 @@ class Stylizer:
             raise InputError(f"expected uint8 RGB frames [N,H,W,3], got {batch.dtype} {batch.shape}")
         settings = self._settings  # one read: the whole batch uses one consistent set of controls
         if settings.strength == 0.0 or batch.shape[0] == 0:
+            self.reset()  # the next stylized frame must not reuse one from before the pause
             result = batch.copy()
         else:
             result = self._stylize(batch, settings)
@@ -139,11 +166,16 @@ class Stylizer:
     @torch.inference_mode()
     def _stylize(self, batch: np.ndarray, settings: StylizerSettings) -> np.ndarray:
         host = torch.from_numpy(np.ascontiguousarray(batch))
+        if self.uses_fusion(settings):
+            motions: list[Motion | None] = [self.motion.track(frame) for frame in batch]
+        else:
+            self.reset()  # turning F back on later must not pick up a stale frame
+            motions = [None] * len(batch)
         if self.device.type == "cuda":
-            return self._stylize_cuda(host, settings)
-        return self._process(host.to(self.device), settings).cpu().numpy()
+            return self._stylize_cuda(host, settings, motions)
+        return self._process(host.to(self.device), settings, motions).cpu().numpy()
 
-    def _stylize_cuda(self, host: torch.Tensor, settings: StylizerSettings) -> np.ndarray:
+    def _stylize_cuda(self, host: torch.Tensor, settings: StylizerSettings, motions: list[Motion | None]) -> np.ndarray:
         """Chunked upload → process → download with the copies on their own streams.
 
         Pinned (page-locked) host memory makes the copies asynchronous DMA; torch's caching host
@@ -158,7 +190,7 @@ class Stylizer:
                 frames = pinned_in[part].to(self.device, non_blocking=True)
             compute.wait_stream(self._upload)
             frames.record_stream(compute)  # made on the upload stream, used on this one
-            result = self._process(frames, settings)
+            result = self._process(frames, settings, motions[part])
             self._download.wait_stream(compute)
             with torch.cuda.stream(self._download):
                 pinned_out[part].copy_(result, non_blocking=True)
@@ -166,24 +198,55 @@ class Stylizer:
         self._download.synchronize()
         return pinned_out.numpy()
 
-    def _process(self, frames: torch.Tensor, settings: StylizerSettings) -> torch.Tensor:
+    def _process(self, frames: torch.Tensor, settings: StylizerSettings, motions: list[Motion | None]) -> torch.Tensor:
         """uint8 ``[N,H,W,3]`` on the device → stylized uint8 ``[N,H,W,3]`` on the device."""
         count, height, width = frames.shape[:3]
         source = frames.permute(0, 3, 1, 2).to(self.dtype).div_(255.0)
         source = source.contiguous(memory_format=self.memory_format)  # [N,3,H,W] in [0,1]
         work_h, work_w = working_size(height, width, settings.scale, settings.max_pixels)
-        resized = (work_h, work_w) != (height, width)
-        model_input = _resize(source, work_h, work_w) if resized else source
-        weights = torch.from_numpy(settings.style_weights).to(self.device, self.dtype).expand(count, -1)
-        stylized = self.backend(model_input, weights)
-        if resized:
-            stylized = _resize(stylized, height, width)
+        model_input = _resize(source, work_h, work_w) if (work_h, work_w) != (height, width) else source
+        regions = settings.regions
+        mixes = regions.style_weights if regions is not None else (settings.style_weights,)
+        candidates = [  # one generator output per region (or one for the mix), each [N,3,h,w]
+            self.backend(model_input, torch.from_numpy(mix).to(self.device, self.dtype).expand(count, -1))
+            for mix in mixes
+        ]
+        if self.fusion is not None and settings.fusion:
+            stylized = self._fuse(source, model_input, torch.stack(candidates, 1), motions, regions)
+        else:
+            stylized = self._blend(candidates, regions, height, width)
         if settings.keep_colors:
             stylized = keep_colors(stylized, source)
         if settings.strength < 1.0:
             stylized = torch.lerp(source, stylized, settings.strength)
         out = stylized.clamp_(0.0, 1.0).mul_(255.0).round_().to(torch.uint8).permute(0, 2, 3, 1)
         return out.contiguous()
+
+    def _fuse(
+        self,
+        source: torch.Tensor,
+        model_input: torch.Tensor,
+        candidates: torch.Tensor,
+        motions: list[Motion | None],
+        regions: Regions | None,
+    ) -> torch.Tensor:
+        """F over the batch, frame by frame in order: candidates ``[N,K,3,h,w]`` → ``[N,3,H,W]``."""
+        assert self.fusion is not None
+        height, width = source.shape[-2:]
+        logits = self._region_masks.logits(regions, height, width) if regions is not None else None
+        fused = []
+        for i in range(source.shape[0]):
+            self.last_fusion = self.fusion(source[i : i + 1], candidates[i : i + 1], motions[i], logits, model_input[i : i + 1])
+            fused.append(self.last_fusion.frame)
+        return torch.cat(fused)
+
+    def _blend(self, candidates: list[torch.Tensor], regions: Regions | None, height: int, width: int) -> torch.Tensor:
+        """Without F: upsample the generator output(s) and blend regions by their feathered masks."""
+        full = [_resize(c, height, width) if tuple(c.shape[-2:]) != (height, width) else c for c in candidates]
+        if regions is None:
+            return full[0]
+        masks = self._region_masks.masks(regions, height, width)  # [1,K,H,W]
+        return sum(masks[:, k : k + 1] * image for k, image in enumerate(full))
 
 
 def _resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -9,6 +9,7 @@ import torch
 
 from rtstyle.models import GeneratorConfig, StyleGenerator
 from rtstyle.models.blocks import ConditionalInstanceNorm
+from rtstyle.models.fusion import FusionConfig, FusionNet
 from rtstyle.stylefile import StyleBank, StyleInfo, save_style_bank
 
 TINY_CONFIG = GeneratorConfig(num_styles=2, channels=(4, 8), num_residual_blocks=1, outer_kernel=3)
@@ -35,3 +36,13 @@ def tiny_bank(num_styles: int = 2, seed: int = 0) -> StyleBank:
 
 def write_tiny_bank(path: Path, num_styles: int = 2, seed: int = 0) -> Path:
     return save_style_bank(tiny_bank(num_styles, seed), path)
+
+
+#: A fusion network small enough for tests (the presets' structure at a fraction of the width).
+TINY_FUSION = FusionConfig(hidden=4, scorer_hidden=4, gate_stride=4)
+
+
+def tiny_fusion_bank(num_styles: int = 2, seed: int = 0) -> StyleBank:
+    """:func:`tiny_bank` with a fusion network F (random weights)."""
+    torch.manual_seed(seed + 1)
+    return tiny_bank(num_styles, seed).with_fusion(FusionNet(TINY_FUSION))

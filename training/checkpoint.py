@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from rtstyle.errors import InputError
 from training.trainer import Trainer
+
+if TYPE_CHECKING:
+    from training.fusion_trainer import FusionTrainer
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +27,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 _FORMAT = 1
 
 
-def save_checkpoint(trainer: Trainer, path: Path, extra: dict[str, Any]) -> None:
+def save_checkpoint(trainer: Trainer, path: Path, extra: dict[str, Any], fusion: FusionTrainer | None = None) -> None:
     """Write networks, optimizers, step, RNG state and ``extra`` (history, wall time) to ``path``."""
     state = {
         "format": _FORMAT,
@@ -37,14 +40,19 @@ def save_checkpoint(trainer: Trainer, path: Path, extra: dict[str, Any]) -> None
         "torch_rng": torch.get_rng_state(),
         "extra": extra,
     }
+    if fusion is not None:
+        state.update(fusion.state_dict())
     temporary = path.with_name(path.name + ".tmp")
     torch.save(state, temporary)
     os.replace(temporary, path)
     logger.info("checkpoint at step %d: %s", trainer.step, path)
 
 
-def load_checkpoint(trainer: Trainer, path: Path) -> dict[str, Any]:
-    """Restore ``trainer`` from ``path``; returns the ``extra`` dict that was saved with it."""
+def load_checkpoint(trainer: Trainer, path: Path, fusion: FusionTrainer | None = None) -> dict[str, Any]:
+    """Restore ``trainer`` (and ``fusion``) from ``path``; returns the ``extra`` dict saved with it.
+
+    A checkpoint from before the F stage has no F: ``fusion`` then starts from its initial weights.
+    """
     if not path.is_file():
         raise InputError(f"no checkpoint to resume from: {path}")
     try:
@@ -59,6 +67,8 @@ def load_checkpoint(trainer: Trainer, path: Path) -> dict[str, Any]:
         trainer.mlp.load_state_dict(state["mlp"])
         trainer.opt_g.load_state_dict(state["opt_g"])
         trainer.opt_d.load_state_dict(state["opt_d"])
+        if fusion is not None and "fusion" in state:
+            fusion.load_state_dict(state)
     except (KeyError, RuntimeError, ValueError) as exc:
         raise InputError(f"{path}: checkpoint does not match this run's config ({str(exc).splitlines()[0]})") from None
     torch.set_rng_state(state["torch_rng"].cpu())

@@ -37,6 +37,7 @@ class TrainConfig:
     style: list[str] = option([], "painting image file(s); one style per file", cli=False)
     content: list[str] = option([], "content folders, image files or video files", cli=False)
     style_names: list[str] = option([], "short style names in the file (default: from the file names)", cli=False)
+    style_titles: list[str] = option([], "human style titles in the file (default: from the names)", cli=False)
     out: str = option("", "style bank file to write (.safetensors)", cli=False)
     size: int = option(128, "content crop and painting patch side in pixels (multiple of the generator stride)")
     style_size: int = option(512, "painting's shorter side in pixels while training: sets the stroke size")
@@ -94,6 +95,27 @@ class TrainConfig:
     motion_rotate: float = option(2.0, "synthetic motion: max rotation (degrees)")
     motion_scale: float = option(0.03, "synthetic motion: max zoom (fraction)")
     vgg_weights: str = option("", "VGG-16/19 state dict file, or 'download' (torch.hub cache); off when empty")
+    # Fusion network F (after the generator's steps: an F stage, then joint G+F fine-tuning)
+    fusion_steps: int = option(0, "steps training the fusion network F with G frozen, after --steps")
+    joint_steps: int = option(0, "steps fine-tuning G and F together, after the F stage")
+    fusion_size: int = option(192, "side of the frame crops F trains on")
+    fusion_batch: int = option(4, "frame pairs per F step (half synthetic motion, half real when videos are given)")
+    fusion_scales: list[float] = option(
+        [1.0, 0.5, 0.25], "working resolutions (fractions) G runs at while F trains", nargs="+", metavar="SCALE"
+    )
+    fusion_region_prob: float = option(0.3, "fraction of F steps with two regional styles (teaches seams)")
+    fusion_regions_max: int = option(2, "regions per regional step (1 turns regional steps off)")
+    video_pairs: int = option(32, "consecutive-frame pairs taken from each content video for F")
+    lr_f: float = option(2e-3, "fusion network learning rate (Adam)")
+    w_f_match: float = option(20.0, "F: weight of the squared error to the generator at full resolution")
+    w_f_source: float = option(0.5, "F: weight of luminance structure against the source")
+    w_f_adv: float = option(0.05, "F: weight of the adversarial loss (D judges fused frames)")
+    w_f_temporal: float = option(40.0, "F: weight of the squared temporal error along the flow")
+    w_f_seam: float = option(1.0, "F: weight of the seam smoothness loss")
+    joint_lr_scale: float = option(0.1, "learning rates of G and D in the F and joint stages, times their base")
+    joint_alpha: float = option(1.0, "joint stage: weight α of the generator's own objective")
+    joint_beta: float = option(1.0, "F stage and joint stage: weight β of F's frame objective")
+    joint_gamma: float = option(1.0, "F stage and joint stage: weight γ of the temporal objective")
     # Run
     device: str = option("auto", "'auto', 'cpu', 'cuda' or 'cuda:N'")
     threads: int = option(0, "CPU threads for torch (0: torch's default)")
@@ -110,6 +132,8 @@ class TrainConfig:
             raise ValueError("give content images or videos (--content)")
         if self.style_names and len(self.style_names) != len(self.style):
             raise ValueError(f"{len(self.style_names)} style names for {len(self.style)} style images")
+        if self.style_titles and len(self.style_titles) != len(self.style):
+            raise ValueError(f"{len(self.style_titles)} style titles for {len(self.style)} style images")
         for name in self.resolved_style_names():
             if not _STYLE_NAME.match(name):
                 raise ValueError(f"style name {name!r} is invalid: use letters, digits, '_', '-', '.'")
@@ -129,6 +153,12 @@ class TrainConfig:
         for key in positive:
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1")
+        if self.fusion_steps < 0 or self.joint_steps < 0:
+            raise ValueError("fusion_steps and joint_steps must be >= 0")
+        if not self.fusion_scales or any(not 0.0 < f <= 1.0 for f in self.fusion_scales):
+            raise ValueError("fusion_scales must be fractions in (0, 1]")
+        if self.fusion_size % 8 or self.fusion_size < 32:
+            raise ValueError("fusion_size must be a multiple of 8 and at least 32")
         if self.size % 8:
             raise ValueError("size must be a multiple of 8 (the discriminator and generator strides)")
         if not 0.0 <= self.lr_decay_start <= 1.0:
@@ -143,9 +173,24 @@ class TrainConfig:
             raise ValueError(f"unknown gan_loss {self.gan_loss!r}")
         parse_policy(self.diffaugment)
 
+    @property
+    def total_steps(self) -> int:
+        """Generator steps, then the F stage, then the joint stage."""
+        return self.steps + self.fusion_steps + self.joint_steps
+
+    @property
+    def trains_fusion(self) -> bool:
+        return self.fusion_steps + self.joint_steps > 0
+
     def resolved_style_names(self) -> list[str]:
         """Given names, or each painting's file stem made into a valid style name."""
         return list(self.style_names) if self.style_names else [default_style_name(p) for p in self.style]
+
+    def resolved_style_titles(self) -> list[str]:
+        """Given titles, or each name with '_' as spaces and words capitalised ("starry_night" → "Starry Night")."""
+        if self.style_titles:
+            return list(self.style_titles)
+        return [" ".join(word[:1].upper() + word[1:] for word in name.split("_")) for name in self.resolved_style_names()]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -27,6 +27,8 @@ from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoin
 from training.config import TrainConfig
 from training.data import DataReport, expand_paths, load_content, load_style, read_image
 from training.distributed import init_distributed, resolve_device, shutdown
+from training.fusion_data import load_video_pairs
+from training.fusion_trainer import FusionTrainer
 from training.report import Reporter, sample_sheet, write_png
 from training.trainer import Trainer
 
@@ -89,9 +91,13 @@ class Run:
         )
         self.samples = _sample_contents(config, content)
         self.trainer = Trainer(config, self.paintings, content, self.device, self.dist)
+        self.fusion: FusionTrainer | None = None
+        if config.trains_fusion:
+            pairs = load_video_pairs(config.content, config.video_pairs, config.max_content_side)
+            self.fusion = FusionTrainer(self.trainer, content, pairs)
         self.extra: dict[str, Any] = {"history": [], "wall_time_s": 0.0, "cpu_time_s": 0.0}
         if resume:
-            self.extra.update(load_checkpoint(self.trainer, run_dir / CHECKPOINT_NAME))
+            self.extra.update(load_checkpoint(self.trainer, run_dir / CHECKPOINT_NAME, self.fusion))
         if self.dist.is_main:  # on resume too: the file then records the extended --steps
             config.save(run_dir / "config.json")
         self.reporter = Reporter(run_dir, self.extra["history"]) if self.dist.is_main else None
@@ -103,8 +109,8 @@ class Run:
         started, previous = time.monotonic(), float(self.extra["wall_time_s"])
         cpu_started, cpu_previous = time.process_time(), float(self.extra.get("cpu_time_s", 0.0))
         try:
-            while trainer.step < cfg.steps:
-                scalars = trainer.train_step()
+            while trainer.step < cfg.total_steps:
+                scalars = self._step()
                 step = trainer.step
                 self.extra["wall_time_s"] = previous + time.monotonic() - started
                 self.extra["cpu_time_s"] = cpu_previous + time.process_time() - cpu_started
@@ -112,11 +118,12 @@ class Run:
                     progress(step, scalars)
                 if self.reporter is None:
                     continue
-                if step % cfg.log_every == 0 or step == cfg.steps:
+                last = step == cfg.total_steps
+                if step % cfg.log_every == 0 or last:
                     self.reporter.log(step, scalars)
-                if step % cfg.sample_every == 0 or step == cfg.steps:
+                if step % cfg.sample_every == 0 or last:
                     self.write_samples(step)
-                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                if step % cfg.checkpoint_every == 0 or last:
                     self.checkpoint()
             return self.export() if self.reporter is not None else Path(cfg.out)
         except KeyboardInterrupt:
@@ -128,10 +135,18 @@ class Run:
                 self.reporter.close()
             shutdown(self.dist)
 
+    def _step(self) -> dict[str, float]:
+        """One step of the stage the run is in: generator, F, or joint G+F."""
+        step, cfg = self.trainer.step, self.config
+        if step < cfg.steps:
+            return self.trainer.train_step()
+        assert self.fusion is not None
+        return self.fusion.step(joint=step >= cfg.steps + cfg.fusion_steps)
+
     def checkpoint(self) -> None:
         assert self.reporter is not None
         self.extra["history"] = self.reporter.history
-        save_checkpoint(self.trainer, self.run_dir / CHECKPOINT_NAME, self.extra)
+        save_checkpoint(self.trainer, self.run_dir / CHECKPOINT_NAME, self.extra, self.fusion)
         self.reporter.save_loss_curves(self.run_dir / "loss_curves.png")
 
     def write_samples(self, step: int) -> Path:
@@ -175,8 +190,8 @@ class Run:
         if not self.config.out:
             raise InputError("no output file given (--out)")
         styles = [
-            StyleInfo(n, n.replace("_", " ").title(), Path(p).name)
-            for n, p in zip(self.names, self.config.style, strict=True)
+            StyleInfo(name, title, Path(path).name)
+            for name, title, path in zip(self.names, self.config.resolved_style_titles(), self.config.style, strict=True)
         ]
         thumbnails = {
             n: make_thumbnail(read_image(Path(p))) for n, p in zip(self.names, self.config.style, strict=True)
@@ -184,6 +199,8 @@ class Run:
         bank = StyleBank.from_generator(
             self.trainer.generator, styles, thumbnails=thumbnails, preset=self.config.preset, training=self.provenance()
         )
+        if self.fusion is not None and self.trainer.step > self.config.steps:
+            bank = bank.with_fusion(self.fusion.fusion)
         path = save_style_bank(bank, self.config.out)
         logger.info("wrote %s (%d styles)", path, len(styles))
         return path

@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     inputs.add_argument(
         "--style-names", nargs="+", metavar="NAME", help="short style names, in order (default: file names)"
     )
+    inputs.add_argument(
+        "--style-titles", nargs="+", metavar="TITLE",
+        help="human titles shown in galleries, in order, e.g. 'The Starry Night' (default: from the names)",
+    )
     inputs.add_argument("--content", nargs="+", metavar="DIR_OR_VIDEO", help="content photo folders, images or videos")
     inputs.add_argument("--out", metavar="FILE", help="style bank to write (.safetensors)")
     inputs.add_argument("--run-dir", metavar="DIR", help="parent of the numbered run directories (default: runs)")
@@ -127,13 +131,13 @@ def main(argv: list[str] | None = None) -> int:
             if run.dist.is_main:
                 logger.info("run directory: %s", run_dir)
             bar = tqdm(
-                total=config.steps,
+                total=config.total_steps,
                 initial=run.trainer.step,
                 unit="step",
                 dynamic_ncols=True,
                 disable=not run.dist.is_main,
             )
-            shown = ("g_adv", "g_nce", "g_struct", "g_swd", "g_rec", "d_adv", "d_style_acc")
+            shown = ("g_adv", "g_nce", "g_struct", "g_swd", "g_rec", "d_adv", "d_style_acc", "f_match", "f_temporal")
 
             def progress(step: int, scalars: dict[str, float]) -> None:
                 bar.update(1)

@@ -13,6 +13,7 @@ starts from a generator that already reproduces its input.  Checkpoints and resu
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -31,6 +32,10 @@ from training.features import PatchProjector, VGGFeatures, load_vgg
 from training.patchnce import PatchSampleMLP, encoder_layers, layer_channels, patch_nce, tap_features
 
 logger = logging.getLogger(__name__)
+
+
+#: Extra weighted terms for G's objective: name → (weight, value).
+ExtraTerms = Callable[[], dict[str, tuple[float, torch.Tensor]]]
 
 
 @dataclass
@@ -116,8 +121,14 @@ class Trainer:
     def style_weights(self, styles: torch.Tensor) -> torch.Tensor:
         return F.one_hot(styles, self.num_styles).float()  # [N,S]
 
-    def train_step(self, batch: Batch | None = None) -> dict[str, float]:
-        """One D update and one G update; returns the losses as floats."""
+    def train_step(
+        self, batch: Batch | None = None, *, extra: ExtraTerms | None = None, own_weight: float = 1.0
+    ) -> dict[str, float]:
+        """One D update and one G update; returns the losses as floats.
+
+        ``extra`` adds terms (weight, value) to G's objective, e.g. the fusion network's in joint
+        training, and ``own_weight`` scales G's own terms (the α of α·L_G + β·L_F + γ·L_T).
+        """
         batch = batch or self.sample_batch()
         warmup = self.step < self.config.warmup_steps
         self._set_learning_rates()
@@ -125,7 +136,7 @@ class Trainer:
         with torch.no_grad(), self.autocast():
             fake = self.generator(batch.content, weights)
         scalars, real_out = self.discriminator_step(batch, fake.float())
-        scalars.update(self.generator_step(batch, weights, real_out, warmup))
+        scalars.update(self.generator_step(batch, weights, real_out, warmup, extra, own_weight))
         self.step += 1
         return scalars
 
@@ -135,6 +146,8 @@ class Trainer:
         Late GAN steps at full rate keep re-painting textures; decaying lets them settle, which
         shows as less speckle and steadier colours in the final samples.
         """
+        if self.step >= self.config.steps:  # F and joint stages: small steps for G and D
+            return self.config.joint_lr_scale
         start = self.config.lr_decay_start * self.config.steps
         if self.step < start:
             return 1.0
@@ -177,7 +190,13 @@ class Trainer:
         return torch.stack(values).mean()
 
     def generator_step(
-        self, batch: Batch, weights: torch.Tensor, real_out: DiscriminatorOutput, warmup: bool
+        self,
+        batch: Batch,
+        weights: torch.Tensor,
+        real_out: DiscriminatorOutput,
+        warmup: bool,
+        extra: ExtraTerms | None = None,
+        own_weight: float = 1.0,
     ) -> dict[str, float]:
         cfg = self.config
         self.opt_g.zero_grad(set_to_none=True)
@@ -189,13 +208,16 @@ class Trainer:
                     terms["rec"] = (cfg.w_rec, losses.reconstruction_loss(stylized.float(), batch.content))
                 else:
                     terms.update(self._style_terms(batch, weights, stylized, real_out))
+                terms = {name: (own_weight * weight, value) for name, (weight, value) in terms.items()}
+                if extra is not None:
+                    terms.update({f"f_{name}": term for name, term in extra().items()})
             total = sum(weight * value for weight, value in terms.values() if weight)
             total.backward()
         finally:
             self.discriminator.requires_grad_(True)
         average_gradients([*self.generator.parameters(), *self.mlp.parameters()], self.dist)
         self.opt_g.step()
-        scalars = {f"g_{name}": value.item() for name, (_, value) in terms.items()}
+        scalars = {(name if name.startswith("f_") else f"g_{name}"): value.item() for name, (_, value) in terms.items()}
         scalars["g_total"] = float(total.item())
         return scalars
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
+from rtstyle.motion import warp_image
+
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -27,16 +29,9 @@ def _flow(engine: cv2.DISOpticalFlow, source: np.ndarray, target: np.ndarray) ->
     return engine.calc(_gray(target), _gray(source), None)
 
 
-def _warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    height, width = flow.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
-
-
 def consistency_mask(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     """True where forward then backward flow returns within tolerance (no occlusion)."""
-    backward_at_target = _warp(backward, forward)
+    backward_at_target = warp_image(backward, forward)
     round_trip = forward + backward_at_target
     magnitude = (forward**2).sum(-1) + (backward_at_target**2).sum(-1)
     error = (round_trip**2).sum(-1)
@@ -58,7 +53,7 @@ def warping_errors(sources: Iterable[np.ndarray], outputs: Iterable[np.ndarray])
             forward = _flow(engine, previous_source, source)  # current ← previous
             backward = _flow(engine, source, previous_source)
             mask = consistency_mask(forward, backward)
-            warped = _warp(previous_output, forward).astype(np.float32)
+            warped = warp_image(previous_output, forward).astype(np.float32)
             difference = np.abs(output.astype(np.float32) - warped).mean(-1) / 255.0
             errors.append(float(difference[mask].mean()) if mask.any() else 0.0)
         previous_source, previous_output = source, output

@@ -176,6 +176,21 @@ def test_sample_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixtu
             lambda t, clip, bank: ["image", str(clip), str(t / "o.png"), "--model", str(bank)],
             "clip.mp4",
         ),
+        (
+            lambda t, clip, bank: ["convert", str(clip), str(t / "o.mp4"), "--model", str(bank),
+                                   "--regions", "diagonal", "--region-style", "ink", "--region-style", "ember"],
+            "unknown region layout 'diagonal'",
+        ),
+        (
+            lambda t, clip, bank: ["convert", str(clip), str(t / "o.mp4"), "--model", str(bank),
+                                   "--regions", "left-right", "--region-style", "ink"],
+            "needs 2 --region-style",
+        ),
+        (
+            lambda t, clip, bank: ["convert", str(clip), str(t / "o.mp4"), "--model", str(bank),
+                                   "--region-style", "ink"],
+            "needs --regions",
+        ),
     ],
 )
 def test_user_mistakes_give_one_line_and_exit_2(
@@ -298,3 +313,38 @@ def test_eval_writes_a_report_and_a_sheet(tmp_path: Path, bank: Path, clip: Path
     assert float(ink_cells[4]) >= 0  # warping error computed from the clip
     sheet = read_image(out / "sheet.png")
     assert sheet.shape[1] == 3 * 192 and sheet.shape[0] == 3 * (192 + 18)
+
+
+def test_regions_and_no_fusion_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from factories import tiny_fusion_bank
+
+    from rtstyle.stylefile import save_style_bank
+
+    bank = save_style_bank(tiny_fusion_bank(), tmp_path / "fused.safetensors")
+    rng = np.random.default_rng(2)
+    source = tmp_path / "in.png"
+    write_image(source, rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    outputs = {}
+    for name, extra in {
+        "ink": ["--style", "ink"],
+        "ember": ["--style", "ember"],
+        "regions": ["--regions", "left-right", "--region-style", "ink", "--region-style", "ember"],
+        "no-fusion": ["--style", "ink", "--no-fusion"],
+    }.items():
+        target = tmp_path / f"{name}.png"
+        assert main(["image", str(source), str(target), "--model", str(bank), "--backend", "torch", *extra]) == 0
+        outputs[name] = read_image(target).astype(int)
+    regional = outputs["regions"]
+    assert np.abs(regional[:, :16] - outputs["ink"][:, :16]).max() <= 2
+    assert np.abs(regional[:, -16:] - outputs["ember"][:, -16:]).max() <= 2
+    # one still image at full resolution: F has nothing to add, so --no-fusion gives the same
+    assert np.abs(outputs["no-fusion"] - outputs["ink"]).max() <= 1
+
+
+def test_cli_help_lists_every_region_layout(capsys: pytest.CaptureFixture[str]) -> None:
+    from rtstyle.regions import LAYOUTS
+
+    with pytest.raises(SystemExit):
+        main(["convert", "--help"])
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps at hyphens
+    assert all(name in text for name in LAYOUTS)

@@ -175,3 +175,40 @@ def test_saved_banks_are_readable_by_others_per_umask(tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_fusion_network_round_trips_and_stays_optional(tmp_path: Path) -> None:
+    from factories import tiny_fusion_bank
+
+    bank = tiny_fusion_bank()
+    path = save_style_bank(bank, tmp_path / "fused.safetensors")
+    loaded = load_style_bank(path)
+    assert loaded.has_fusion and loaded.fusion_config == bank.fusion_config
+    for key, tensor in bank.fusion_state.items():
+        torch.testing.assert_close(loaded.fusion_state[key], tensor)
+    assert "fusion" in json.loads(_raw_metadata(path))
+    plain = load_style_bank(save_style_bank(loaded.with_fusion(None), tmp_path / "plain.safetensors"))
+    assert not plain.has_fusion and "fusion" not in json.loads(_raw_metadata(plain.path))
+
+
+def test_fusion_problems_are_explained(tmp_path: Path) -> None:
+    from factories import tiny_fusion_bank
+    from safetensors.torch import load_file
+
+    path = save_style_bank(tiny_fusion_bank(), tmp_path / "fused.safetensors")
+    tensors = load_file(str(path))
+    document = json.loads(_raw_metadata(path))
+
+    broken = tmp_path / "missing.safetensors"
+    broken.write_bytes(path.read_bytes())
+    _rewrite(broken, tensors={k: v for k, v in tensors.items() if k != "fusion.flow_error_gain"})
+    with pytest.raises(ModelFileError, match="fusion network weights do not match"):
+        load_style_bank(broken)
+
+    _rewrite(broken, tensors=tensors, document={**document, "fusion": {"hidden": -1}})
+    with pytest.raises(ModelFileError, match="invalid fusion config"):
+        load_style_bank(broken)
+
+    _rewrite(broken, tensors=tensors, document={k: v for k, v in document.items() if k != "fusion"})
+    with pytest.raises(ModelFileError, match="no 'fusion' config"):
+        load_style_bank(broken)

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from factories import write_tiny_bank
+from factories import tiny_fusion_bank, write_tiny_bank
 from gui_fakes import CLIP_FPS, CLIP_SIZE, gui_threads
+from rtstyle.stylefile import save_style_bank
 from rtstyle.video.sample import make_sample_clip
 
 
@@ -45,6 +46,12 @@ def gui_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GuiEnv:
     outputs = tmp_path / "out"
     outputs.mkdir()
     return GuiEnv(styles, bank, settings, clip, outputs)
+
+
+@pytest.fixture
+def fusion_bank(gui_env: GuiEnv) -> Path:
+    """A tiny 3-style bank with a (tiny, untrained) fusion network F, next to ``gui_env.bank``."""
+    return save_style_bank(tiny_fusion_bank(num_styles=3), gui_env.styles / "tiny-fusion.safetensors")
 
 
 @pytest.fixture

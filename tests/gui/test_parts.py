@@ -12,10 +12,12 @@ import pytest
 import rtstyle.video.camera as camera_module
 from gui_fakes import FakeCapture
 from rtstyle.errors import InputError, ModelFileError
+from rtstyle_gui.capture import Captured
 from rtstyle_gui.faults import Remedy, model_fault, source_fault, stylize_fault
 from rtstyle_gui.slot import LatestSlot
 from rtstyle_gui.sources import CameraSource, LoopingFileSource, SourceSpec, open_source
 from rtstyle_gui.stats import FrameMeter, percentile
+from rtstyle_gui.worker import InferenceWorker, Result
 
 
 def test_slot_keeps_only_the_latest_item_and_counts_drops() -> None:
@@ -68,15 +70,18 @@ def test_looping_file_source_loops_at_the_clip_rate(make_clip) -> None:
     source = LoopingFileSource(clip)
     stop = threading.Event()
     frames = []
+    segments = []
     started = None
     for rgb in source.frames(stop):
         started = started or time.perf_counter()
         frames.append(rgb)
+        segments.append(source.segment)
         if len(frames) == 13:  # two full passes and the start of a third
             break
     elapsed = time.perf_counter() - started
     assert source.nominal_fps == pytest.approx(24)
     assert np.array_equal(frames[0], frames[6]) and np.array_equal(frames[6], frames[12])
+    assert segments == [0] * 6 + [1] * 6 + [2]  # each pass is a new segment: frames jump back
     assert elapsed >= 12 / 24 * 0.9  # paced, not decoded as fast as possible
 
 
@@ -111,3 +116,55 @@ def test_faults_offer_ways_on() -> None:
     bad_file = model_fault(False, "torch", ModelFileError("bank.safetensors: not a valid safetensors style file"))
     assert bad_file.message.startswith("Style bank: bank.safetensors") and Remedy.OPEN_BANK in bad_file.remedies
     assert "ZeroDivisionError" in stylize_fault(False, ZeroDivisionError("boom")).message  # a bug says so
+
+
+class _RecordingStylizer:
+    """Inverts frames and logs ``frame`` and ``reset`` calls with the thread that made them."""
+
+    def __init__(self, name: str, log: list[tuple[str, str, str]], fail: bool = False) -> None:
+        self.name, self.log, self.fail = name, log, fail
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        self.log.append((self.name, "frame", threading.current_thread().name))
+        if self.fail:
+            raise RuntimeError("driver error")
+        return 255 - rgb
+
+    def reset(self) -> None:
+        self.log.append((self.name, "reset", threading.current_thread().name))
+
+
+def test_worker_resets_the_stylizer_whenever_a_frame_does_not_follow_the_last_one() -> None:
+    frames: LatestSlot[Captured] = LatestSlot()
+    results: LatestSlot[Result] = LatestSlot()
+    errors: list[BaseException] = []
+    worker = InferenceWorker(frames, results, notify=lambda: None, on_error=errors.append)
+    log: list[tuple[str, str, str]] = []
+    first, second = _RecordingStylizer("first", log), _RecordingStylizer("second", log)
+    rgb = np.zeros((4, 4, 3), np.uint8)
+
+    def process(source_id: int, segment: int) -> list[str]:
+        """Feed one frame and wait for it; the calls it made, as ``name:call``."""
+        seen = len(log)
+        frames.put(Captured(rgb, time.perf_counter(), source_id, segment))
+        assert results.take(timeout=10) is not None
+        assert {thread for _, _, thread in log[seen:]} <= {"rtstyle-infer"}
+        return [f"{name}:{call}" for name, call, _ in log[seen:]]
+
+    worker.set_stylizer(first)
+    worker.start()
+    try:
+        assert process(0, 0) == ["first:reset", "first:frame"]  # the first frame follows nothing
+        assert process(0, 0) == ["first:frame"]
+        assert process(0, 1) == ["first:reset", "first:frame"]  # the file looped
+        assert process(1, 1) == ["first:reset", "first:frame"]  # another source
+        worker.set_stylizer(second)
+        assert process(1, 1) == ["second:reset", "second:frame"]  # a new model starts afresh
+        second.fail = True
+        assert process(1, 1) == ["second:frame"] and len(errors) == 1  # dropped after the failure
+        assert process(1, 1) == []  # the original shown meanwhile
+        second.fail = False
+        worker.set_stylizer(second)
+        assert process(1, 1) == ["second:reset", "second:frame"]  # frames went by without it
+    finally:
+        worker.stop()

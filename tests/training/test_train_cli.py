@@ -133,3 +133,13 @@ def test_script_runs_from_a_checkout_without_installation() -> None:
         check=False,
     )
     assert result.returncode == 0 and "--style-dir" in result.stdout
+
+
+def test_style_titles_are_kept_as_given_and_default_without_mangling(dataset: dict[str, Path]) -> None:
+    config = TrainConfig(style=["a.jpg", "b.jpg"], content=["c"], style_names=["composition_VII", "wave"])
+    assert config.resolved_style_titles() == ["Composition VII", "Wave"]  # "VII" not turned into "Vii"
+    config.style_titles = ["Composition VII (Kandinsky)", "The Great Wave"]
+    assert config.resolved_style_titles() == ["Composition VII (Kandinsky)", "The Great Wave"]
+    config.style_titles = ["only one"]
+    with pytest.raises(ValueError, match="1 style titles for 2"):
+        config.validate()

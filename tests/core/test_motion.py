@@ -1,0 +1,84 @@
+"""Motion tracking, scene cuts and F's state across frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from factories import tiny_bank, tiny_fusion_bank
+from rtstyle.fusion_runtime import warp_with_flow
+from rtstyle.motion import MotionTracker
+from rtstyle.stylizer import Stylizer
+
+
+def _scene(seed: int, height: int = 120, width: int = 160) -> np.ndarray:
+    """Smooth random texture: something optical flow can follow."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8)
+    return cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def test_tracker_follows_a_shift_and_starts_afresh_on_a_cut_or_new_size() -> None:
+    tracker = MotionTracker()
+    first = _scene(0)
+    assert tracker.track(first) is None  # nothing to reuse yet
+    moved = np.roll(first, 3, axis=1)  # content moves 3 px to the right
+    motion = tracker.track(moved)
+    assert motion is not None
+    centre = motion.flow[40:80, 40:120]
+    assert abs(float(np.median(centre[..., 0])) + 3.0) < 0.5  # it was 3 px to the left
+    assert abs(float(np.median(centre[..., 1]))) < 0.5
+    assert tracker.track(_scene(1)) is None and tracker.cuts == 1  # another scene
+    assert tracker.track(_scene(1)[:100]) is None  # another size
+    tracker.reset()
+    assert tracker.track(_scene(1)[:100]) is None
+
+
+def test_warp_with_flow_moves_an_image_by_its_flow() -> None:
+    image = torch.rand(1, 3, 32, 48)
+    flow = torch.zeros(1, 2, 32, 48)
+    flow[:, 0] = -2.0  # every pixel comes from 2 px to its left
+    warped = warp_with_flow(image, flow)
+    torch.testing.assert_close(warped[..., 2:], image[..., :-2], atol=1e-5, rtol=0)
+    small = torch.full((1, 2, 8, 12), -0.5)  # the same motion on a flow grid 4× smaller
+    small[:, 1] = 0.0
+    torch.testing.assert_close(warp_with_flow(image, small)[..., 2:], image[..., :-2], atol=1e-5, rtol=0)
+
+
+def test_fusion_state_resets_on_a_scene_cut_and_on_reset() -> None:
+    stylizer = Stylizer(tiny_fusion_bank(), device="cpu", dtype="float32", backend="torch")
+    first = _scene(0)
+
+    def previous_weight() -> float:
+        assert stylizer.last_fusion is not None
+        return float(stylizer.last_fusion.weights[:, -1].max())
+
+    stylizer(first)
+    assert previous_weight() == 0.0
+    stylizer(np.roll(first, 2, axis=1))
+    assert previous_weight() > 0.0  # the same scene moved: the previous frame is reused
+    stylizer(_scene(5))
+    assert previous_weight() == 0.0  # a cut: nothing from the old scene
+    stylizer(_scene(5))
+    assert previous_weight() > 0.0
+    stylizer.reset()
+    stylizer(_scene(5))
+    assert previous_weight() == 0.0
+
+
+def test_no_fusion_setting_gives_the_plain_generator_output() -> None:
+    frames = [_scene(3), np.roll(_scene(3), 2, axis=1)]
+    plain = Stylizer(tiny_bank(), device="cpu", dtype="float32", backend="torch")
+    expected = [plain(f) for f in frames]
+    stylizer = Stylizer(tiny_fusion_bank(), device="cpu", dtype="float32", backend="torch")
+    stylizer.update(fusion=False)
+    assert not stylizer.uses_fusion()
+    for frame, plain_output in zip(frames, expected):
+        np.testing.assert_array_equal(stylizer(frame), plain_output)
+    stylizer.update(fusion=True)
+    assert stylizer.uses_fusion()
+    fused = [stylizer(f) for f in frames]
+    np.testing.assert_array_equal(fused[0], expected[0])  # a first frame at full resolution: F passes it on
+    assert not np.array_equal(fused[1], expected[1])  # the next one blends in the previous frame

@@ -1,0 +1,99 @@
+"""The fusion network F: what its weights and detail term must do, and its cost."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rtstyle.models import PRESETS, StyleGenerator
+from rtstyle.models.fusion import FUSION_PRESETS, MAX_KEEP, FusionConfig, FusionNet, resize
+
+HEIGHT, WIDTH = 48, 64
+
+
+def _quiet_net() -> FusionNet:
+    """F whose own scores are all zero and whose detail gains are zero (no residual)."""
+    net = FusionNet(FusionConfig(hidden=4, scorer_hidden=4, gate_stride=4)).eval()
+    with torch.no_grad():
+        for module in (net.gate[-1], net.scorer[-1]):
+            module.weight.zero_()
+            module.bias.zero_()
+    return net
+
+
+@pytest.mark.parametrize("chosen", [0, 1, 2])
+def test_one_hot_weights_and_zero_residual_reproduce_the_chosen_input(chosen: int) -> None:
+    torch.manual_seed(chosen)
+    source = torch.rand(1, 3, HEIGHT, WIDTH)
+    candidates = torch.rand(1, 3, 3, HEIGHT // 2, WIDTH // 2)  # three styles at half resolution
+    one_hot = torch.full((1, 3, HEIGHT, WIDTH), -1e4)
+    one_hot[:, chosen] = 0.0
+    with torch.no_grad():
+        out = _quiet_net()(source, candidates, region_logits=one_hot)
+    expected = resize(candidates[:, chosen], (HEIGHT, WIDTH))
+    torch.testing.assert_close(out.frame, expected)
+    assert torch.all(out.detail == 0)
+    assert torch.all(out.weights[:, chosen] == 1) and torch.all(out.weights[:, -1] == 0)
+
+
+def test_the_previous_frame_takes_at_most_its_capped_share() -> None:
+    """Even when F trusts the previous frame fully, each frame refreshes 1 − MAX_KEEP of every pixel."""
+    net = _quiet_net()
+    with torch.no_grad():
+        net.gate[-1].bias[0] = 1e4  # the previous frame's logit
+    previous = torch.rand(1, 3, HEIGHT, WIDTH)
+    candidate = torch.rand(1, 1, 3, HEIGHT, WIDTH)
+    with torch.no_grad():
+        out = net(torch.rand(1, 3, HEIGHT, WIDTH), candidate, previous, torch.zeros(1, 1, HEIGHT, WIDTH))
+    torch.testing.assert_close(out.frame, MAX_KEEP * previous + (1 - MAX_KEEP) * candidate[:, 0])
+    torch.testing.assert_close(out.weights[:, -1], torch.full((1, HEIGHT, WIDTH), MAX_KEEP))
+
+
+def test_flow_error_vetoes_the_previous_frame_where_the_flow_fails() -> None:
+    net = _quiet_net()
+    with torch.no_grad():
+        net.gate[-1].bias[0] = 3.0  # prefer the previous frame where the flow holds
+    error = torch.zeros(1, 1, HEIGHT, WIDTH)
+    error[..., :, WIDTH // 2 :] = 0.5  # the right half moved in a way the flow cannot explain
+    with torch.no_grad():
+        out = net(torch.rand(1, 3, HEIGHT, WIDTH), torch.rand(1, 1, 3, HEIGHT, WIDTH),
+                  torch.rand(1, 3, HEIGHT, WIDTH), error)
+    previous_weight = out.weights[0, -1]
+    assert previous_weight[:, : WIDTH // 2].min() > 0.8 * MAX_KEEP
+    assert previous_weight[:, WIDTH // 2 + 2 :].max() < 0.01
+
+
+def test_initial_detail_term_restores_exactly_the_band_the_working_resolution_lost() -> None:
+    """With its initial weights F adds S − up(down(S)): fed the downscaled source, it returns the source."""
+    net = FusionNet().eval()
+    source = torch.rand(1, 3, HEIGHT, WIDTH)
+    small = resize(source, (HEIGHT // 2, WIDTH // 2))
+    with torch.no_grad():
+        out = net(source, small[:, None])
+    torch.testing.assert_close(out.frame, source, atol=1e-5, rtol=0)
+    with torch.no_grad():  # at full resolution there is no band to restore
+        assert torch.all(net(source, source[:, None]).detail == 0)
+
+
+def test_any_number_of_candidates_and_batch() -> None:
+    net = FusionNet().eval()
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, 40, 56), torch.rand(2, 4, 3, 20, 28))
+    assert out.frame.shape == (2, 3, 40, 56) and out.weights.shape == (2, 5, 40, 56)
+    torch.testing.assert_close(out.weights.sum(1), torch.ones(2, 40, 56))
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_fusion_costs_at_most_15_percent_of_its_generator(preset: str) -> None:
+    generator = StyleGenerator(PRESETS[preset])
+    fusion = FusionNet(FUSION_PRESETS[preset])
+    assert fusion.flops_per_pixel(1) <= 0.15 * generator.flops_per_pixel()
+
+
+def test_config_round_trips_and_rejects_unknown_keys() -> None:
+    config = FusionConfig(hidden=6, scorer_hidden=5, gate_stride=2)
+    assert FusionConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="unknown"):
+        FusionConfig.from_dict({**config.to_dict(), "extra": 1})
+    with pytest.raises(ValueError):
+        FusionConfig(gate_stride=3)
