@@ -91,21 +91,24 @@ class FusionTrainer:
         trainer, cfg = self.trainer, self.trainer.config
         generator = trainer.generator
         logits = masks.clamp_min(1e-6).log() if masks is not None else None
-        outputs, references = [], []
+        outputs, references, full_outputs = [], [], []
         for frame in (pairs.first, pairs.second):
-            with torch.no_grad():  # the target: G at full resolution, regions blended by their masks
-                full = torch.stack([generator(frame, mix) for mix in mixes], 1)  # [N,K,3,H,W]
+            # The target: G at full resolution, regions blended by their masks.  In the joint stage
+            # it is trained too, so G's looks at full and at low resolution move towards each other
+            # (a style that changes with --scale is a style F can only partly restore).
             with torch.set_grad_enabled(joint):
+                full = torch.stack([generator(frame, mix) for mix in mixes], 1)  # [N,K,3,H,W]
                 small = resize(frame, (work, work))
                 candidates = torch.stack([generator(small, mix) for mix in mixes], 1)
-            references.append(full)
+            full_outputs.append(full)
+            references.append(full.detach())
             outputs.append((frame, small, candidates))
         (first, first_small, first_candidates), (second, second_small, second_candidates) = outputs
         out1 = self.fusion(first, first_candidates, None, None, logits, first_small)
         previous = warp_with_flow(out1.base, pairs.flow)
         flow_error = (luma(warp_with_flow(first, pairs.flow)) - luma(second)).abs()
         out2 = self.fusion(second, second_candidates, previous, flow_error, logits, second_small)
-        targets = [self._blend(full, masks) for full in references]
+        targets = [self._blend(full, masks) for full in full_outputs]
         fake = trainer.discriminator(diff_augment(self._crop_for_d(out2.frame), trainer.policy), styles)
         terms = {
             "match": (cfg.w_f_match * cfg.joint_beta,

@@ -51,6 +51,9 @@ def subset_bank(bank: StyleBank, names: list[str]) -> StyleBank:
         thumbnails={n: bank.thumbnails[n] for n in names if n in bank.thumbnails},
         preset=bank.preset,
         training=training,
+        # F never sees style indices (only the generator's outputs), so it serves any subset as is.
+        fusion_config=bank.fusion_config,
+        fusion_state=dict(bank.fusion_state),
     )
 
 

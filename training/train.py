@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         if f.type in ("bool", bool):
             settings.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
         elif "nargs" in meta:
-            settings.add_argument(flag, help=help_text, **meta)
+            element = type(default[0]) if default else str  # e.g. list[float] → float items
+            settings.add_argument(flag, type=element, help=help_text, **meta)
         else:
             kind = type(field_default(f))
             meta.setdefault("metavar", None if "choices" in meta else kind.__name__.upper())

@@ -174,11 +174,15 @@ class FusionNet(nn.Module):
         repeated_source = source_low.repeat_interleave(num_candidates, 0)
         scores = self.scorer(torch.cat([candidates_low, repeated_source], 1)).view(count, num_candidates, *gate_size)
         # One upsampling call for every low-resolution map: candidates' scores, then the gate.
-        maps = resize(torch.cat([scores, gate], 1), (height, width))
-        logits, previous_logit, gains = maps[:, :num_candidates], maps[:, num_candidates:num_candidates + 1], maps[:, num_candidates + 1:]
+        # One upsampling call for the low-resolution maps the frame needs: the candidates' scores,
+        # the previous frame's logit, and the detail gains only when there is a band to restore.
+        needs_detail = work_size != (height, width)
+        low_maps = torch.cat([scores, gate if needs_detail else gate[:, :1]], 1)
+        maps = resize(low_maps, (height, width))
+        logits, previous_logit = maps[:, :num_candidates], maps[:, num_candidates : num_candidates + 1]
         if region_logits is not None:
             logits = logits + region_logits
-        upsampled = resize(flat, (height, width)).view(count, num_candidates, 3, height, width)
+        upsampled = resize(flat, (height, width)).view(count, num_candidates, 3, height, width)  # no-op at full size
         weights = torch.softmax(logits, 1) if num_candidates > 1 else torch.ones_like(logits)  # [N,K,H,W]
         if previous is not None:
             # keep = the previous frame's share, at most MAX_KEEP: every frame refreshes at least
@@ -193,15 +197,15 @@ class FusionNet(nn.Module):
             base = torch.zeros_like(source)
         for k in range(num_candidates):
             base = base.addcmul(weights[:, k : k + 1], upsampled[:, k])
-        detail = self._detail(source, source_work, gains)
+        if not needs_detail:  # the generator ran at full resolution: no band is missing
+            return FusionOutput(base, base, weights, torch.zeros_like(source))
+        detail = self._detail(source, source_work, maps[:, num_candidates + 1 :])
         return FusionOutput(base + detail, base, weights, detail)
 
     @staticmethod
     def _detail(source: torch.Tensor, source_work: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
         """g ⊙ luma(B) + h · B for the band B = S − up(down(S)) the working resolution removed."""
         height, width = source.shape[-2:]
-        if tuple(source_work.shape[-2:]) == (height, width):
-            return torch.zeros_like(source)
         band = source - resize(source_work, (height, width))  # [N,3,H,W]
         return torch.addcmul(gains[:, :3] * luma(band), gains[:, 3:4], band)
 

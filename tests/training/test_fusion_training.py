@@ -98,3 +98,10 @@ def test_train_py_writes_a_bank_with_f_and_resume_keeps_it(dataset: dict[str, Pa
 def test_bad_fusion_scales_are_rejected(dataset: dict[str, Path], value: list[float]) -> None:
     with pytest.raises(ValueError, match="fusion_scales"):
         tiny_config(dataset, fusion_scales=value).validate()
+
+
+def test_list_options_parse_to_their_element_type() -> None:
+    from training.train import build_parser
+
+    args = build_parser().parse_args(["--fusion-scales", "0.5", "0.25", "--nce-layers", "stem"])
+    assert args.fusion_scales == [0.5, 0.25] and args.nce_layers == ["stem"]

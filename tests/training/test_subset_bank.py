@@ -51,3 +51,15 @@ def test_unknown_or_repeated_styles_are_refused(tmp_path: Path) -> None:
         subset_bank(bank, ["a", "zzz"])
     with pytest.raises(InputError, match="twice"):
         subset_bank(bank, ["a", "a"])
+
+
+def test_a_subset_keeps_the_fusion_network(tmp_path: Path) -> None:
+    from tests.factories import tiny_fusion_bank
+
+    bank = tiny_fusion_bank(num_styles=3)
+    subset = subset_bank(bank, ["style2", "ink"])
+    assert subset.fusion_config == bank.fusion_config
+    saved = load_style_bank(save_style_bank(subset, tmp_path / "sub.safetensors"))
+    assert saved.has_fusion
+    for key, tensor in bank.fusion_state.items():
+        assert torch.equal(saved.fusion_state[key], tensor)
