@@ -15,8 +15,9 @@ its style while F decides the seams.  The detail term puts back exactly the band
 frequencies that the working resolution removed — it is zero when the generator ran at full
 resolution — its luminance recoloured by ``g`` and its colour kept by ``h``, in the spirit of deep guided filtering
 (Wu et al. 2018, "Fast End-to-End Trainable Guided Filter").  The previous frame's weight is
-damped by the flow's own error on the source (``|warp(S_{t−1}) − S_t|`` at full resolution), so
-pixels the flow cannot explain (occlusions, fast motion) take the new frame and leave no trails,
+damped by the flow's own error on the source (``|warp(S_{t−1}) − S_t|`` at full resolution) and
+cut off where it exceeds ``FLOW_ERROR_LIMIT``, so pixels the flow cannot explain (occlusions, fast
+motion, disocclusions behind a moving object) take the new frame and leave no trails,
 as in Lai et al. 2018 ("Learning Blind Video Temporal Consistency").
 
 All convolutions run at 1/``gate_stride`` of the output size; only resampling and per-pixel
@@ -34,6 +35,11 @@ from torch import nn
 
 #: Largest share of a pixel F may take from the previous frame (see FusionNet.forward).
 MAX_KEEP = 0.9
+#: Flow error (``|warp(S_{t−1}) − S_t|`` in luma, 0-1) at and above which a pixel takes nothing
+#: from the previous frame, whatever the gate says: the flow is wrong there, and reusing the
+#: previous frame would drag a trail behind moving objects.  Below it the share fades in
+#: quadratically.
+FLOW_ERROR_LIMIT = 0.08
 #: ITU-R BT.601 luma weights, for the flow-error input.
 _LUMA = (0.299, 0.587, 0.114)
 #: Channels the gate network predicts: the previous frame's logit, the 3 luminance-detail gains
@@ -122,8 +128,6 @@ class FusionNet(nn.Module):
             nn.LeakyReLU(0.2),
             nn.Conv2d(scorer, 1, 1),
         )
-        # How strongly the full-resolution flow error vetoes the previous frame (softplus > 0).
-        self.flow_error_gain = nn.Parameter(torch.tensor(4.0))
         self._init_identity_detail()
 
     def _init_identity_detail(self) -> None:
@@ -187,9 +191,11 @@ class FusionNet(nn.Module):
         if previous is not None:
             # keep = the previous frame's share, at most MAX_KEEP: every frame refreshes at least
             # (1 − MAX_KEEP) of each pixel, so nothing the flow got wrong can persist for long.
-            previous_logit = previous_logit - F.softplus(self.flow_error_gain) * (255.0 / 16.0) * flow_error
+            # and nothing where the flow error reaches FLOW_ERROR_LIMIT (a fixed veto at full
+            # resolution: the learned gate, at 1/gate_stride, cannot be trusted to draw it sharply).
             reference = torch.logsumexp(logits, 1, keepdim=True) if num_candidates > 1 else logits
-            keep = MAX_KEEP * torch.sigmoid(previous_logit - reference)
+            trust = (1.0 - flow_error / FLOW_ERROR_LIMIT).clamp_(min=0.0).square()
+            keep = MAX_KEEP * torch.sigmoid(previous_logit - reference) * trust
             weights = torch.cat([weights * (1.0 - keep), keep], 1)  # [N,K+1,H,W]
             base = keep * previous
         else:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rtstyle.models import PRESETS, StyleGenerator
-from rtstyle.models.fusion import FUSION_PRESETS, MAX_KEEP, FusionConfig, FusionNet, resize
+from rtstyle.models.fusion import FLOW_ERROR_LIMIT, FUSION_PRESETS, MAX_KEEP, FusionConfig, FusionNet, resize
 
 HEIGHT, WIDTH = 48, 64
 
@@ -50,17 +50,20 @@ def test_the_previous_frame_takes_at_most_its_capped_share() -> None:
 
 
 def test_flow_error_vetoes_the_previous_frame_where_the_flow_fails() -> None:
+    """However much the gate trusts the previous frame, pixels the flow cannot explain take none of it."""
     net = _quiet_net()
     with torch.no_grad():
-        net.gate[-1].bias[0] = 3.0  # prefer the previous frame where the flow holds
+        net.gate[-1].bias[0] = 1e4  # a gate that would keep the previous frame everywhere
     error = torch.zeros(1, 1, HEIGHT, WIDTH)
-    error[..., :, WIDTH // 2 :] = 0.5  # the right half moved in a way the flow cannot explain
+    error[..., :, WIDTH // 2 :] = FLOW_ERROR_LIMIT  # the right half moved in a way the flow cannot explain
+    error[..., :, WIDTH // 4 : WIDTH // 2] = FLOW_ERROR_LIMIT / 2  # a middle band: partly
     with torch.no_grad():
         out = net(torch.rand(1, 3, HEIGHT, WIDTH), torch.rand(1, 1, 3, HEIGHT, WIDTH),
                   torch.rand(1, 3, HEIGHT, WIDTH), error)
     previous_weight = out.weights[0, -1]
-    assert previous_weight[:, : WIDTH // 2].min() > 0.8 * MAX_KEEP
-    assert previous_weight[:, WIDTH // 2 + 2 :].max() < 0.01
+    torch.testing.assert_close(previous_weight[:, : WIDTH // 4], torch.full((HEIGHT, WIDTH // 4), MAX_KEEP))
+    torch.testing.assert_close(previous_weight[:, WIDTH // 4 : WIDTH // 2], torch.full((HEIGHT, WIDTH // 4), MAX_KEEP / 4))
+    assert torch.all(previous_weight[:, WIDTH // 2 :] == 0)
 
 
 def test_initial_detail_term_restores_exactly_the_band_the_working_resolution_lost() -> None:
