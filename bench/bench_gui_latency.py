@@ -30,6 +30,7 @@ from PyQt6.QtWidgets import QApplication
 
 from rtstyle.benchmark import machine_description, random_bank
 from rtstyle.models import PRESETS
+from rtstyle.models.fusion import FUSION_PRESETS, FusionNet
 from rtstyle.stylefile import save_style_bank
 from rtstyle.video.sample import make_sample_clip
 from rtstyle_gui.options import WindowOptions
@@ -90,6 +91,7 @@ def main() -> int:
     parser.add_argument("--preset", default="fast", choices=list(PRESETS))
     parser.add_argument("--backend", default="auto", help="auto (as the window), torch, onnx or tensorrt")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default cpu)")
+    parser.add_argument("--fusion", action="store_true", help="give the bank a fusion network F (on in the window)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured time (default 20)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds left out after the model loads")
     args = parser.parse_args()
@@ -100,15 +102,18 @@ def main() -> int:
         work = Path(workdir)
         clip = make_sample_clip(work / "camera.mp4", seconds=4.0, width=width, height=height, fps=args.fps,
                                 audio=False)
-        bank = save_style_bank(random_bank(args.preset), work / f"random-{args.preset}.safetensors")
+        random = random_bank(args.preset)
+        if args.fusion:
+            random = random.with_fusion(FusionNet(FUSION_PRESETS[args.preset]))
+        bank = save_style_bank(random, work / f"random-{args.preset}.safetensors")
         result = measure(clip, bank, work / "settings.ini", backend=args.backend, device=args.device,
                          seconds=args.seconds, warmup=args.warmup)
     del app
     print(f"# {dt.date.today()} — {machine_description()}")
     print(f"# command: python bench/bench_gui_latency.py {' '.join(sys.argv[1:])}".rstrip())
-    print("| preset | source | backend | shown fps | latency p50 | latency p95 | model p50 | dropped at capture |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
-    print(f"| {args.preset} | {width}×{height} @ {args.fps} fps | {result['engine']} | {result['fps']:.1f} | "
+    print("| preset | F | source | backend | shown fps | latency p50 | latency p95 | model p50 | dropped at capture |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|")
+    print(f"| {args.preset} | {'yes' if args.fusion else 'no'} | {width}×{height} @ {args.fps} fps | {result['engine']} | {result['fps']:.1f} | "
           f"{result['p50'] * 1e3:.0f} ms | {result['p95'] * 1e3:.0f} ms | {result['model_p50'] * 1e3:.0f} ms | "
           f"{result['dropped']:.0f} |")
     return 0

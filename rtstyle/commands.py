@@ -204,7 +204,14 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def _describe_mix(stylizer: Stylizer) -> str:
-    weights = stylizer.settings.style_weights
+    """``starry_night=0.70 + scream=0.30``, or per region ``left-right: starry_night | scream``."""
+    regions = stylizer.settings.regions
+    if regions is not None:
+        return f"{regions.layout}: " + " | ".join(_mix_text(stylizer, w) for w in regions.style_weights)
+    return _mix_text(stylizer, stylizer.settings.style_weights)
+
+
+def _mix_text(stylizer: Stylizer, weights: np.ndarray) -> str:
     parts = [f"{name}={w:.2f}" if len(weights) > 1 and w < 1 else name
              for name, w in zip(stylizer.style_names, weights) if w > 0]
     return " + ".join(parts)
