@@ -348,3 +348,28 @@ def test_cli_help_lists_every_region_layout(capsys: pytest.CaptureFixture[str]) 
         main(["convert", "--help"])
     text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps at hyphens
     assert all(name in text for name in LAYOUTS)
+
+
+def test_eval_of_a_bank_with_fusion_adds_its_section_and_sheet(tmp_path: Path, clip: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from factories import tiny_fusion_bank
+
+    from rtstyle.stylefile import save_style_bank
+
+    bank = save_style_bank(tiny_fusion_bank(), tmp_path / "fused.safetensors")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    write_image(photos / "p.png", np.random.default_rng(3).integers(0, 255, (40, 60, 3), dtype=np.uint8))
+    second = make_sample_clip(tmp_path / "second.mp4", seconds=0.5, width=48, height=32, fps=12)
+    out = tmp_path / "report"
+    code = main(["eval", str(bank), "--content", str(photos), "--video", str(clip), str(second),
+                 "--out", str(out), "--backend", "torch", "--max-frames", "6"])
+    assert code == 0, capsys.readouterr().err
+    report = (out / "report.md").read_text()
+    assert "## Fusion network F" in report
+    flicker_rows = [line for line in report.splitlines() if line.startswith(("| clip.mp4", "| second.mp4"))]
+    assert len(flicker_rows) == 4  # two clips × two styles
+    detail_rows = [line for line in report.splitlines() if line.startswith(("| ink |", "| ember |"))]
+    assert len(detail_rows) == 4  # the main table and the detail table, per style
+    sheet = read_image(out / "fusion_sheet.png")
+    assert sheet.shape[1] == 4 * 320  # source, generator, generator + F, weights
