@@ -18,6 +18,9 @@ import numpy as np
 #: Longer side of the grey frames the flow is computed on.  Flow is smooth, and F only uses it
 #: for the low-frequency base of the previous frame; 320 px keeps DIS at ~1-3 ms per frame.
 FLOW_SIDE = 320
+#: Frames with a side shorter than this get no flow; each such frame is fused on its own.  OpenCV
+#: 5.0's DIS crashes the process (segmentation fault) on some images under 32 px high, e.g. 20×300.
+MIN_FLOW_SIDE = 32
 #: A pixel "still differs" when its grey level is off by more than this after warping (0-255).
 CUT_PIXEL_THRESHOLD = 24
 #: A frame is a scene cut when more than this fraction of its pixels still differ.
@@ -55,6 +58,9 @@ class MotionTracker:
 
     def track(self, frame: np.ndarray) -> Motion | None:
         """Motion from the previous frame to ``frame`` (uint8 ``[H,W,3]`` RGB), or None to start afresh."""
+        if min(frame.shape[:2]) < MIN_FLOW_SIDE:
+            self.reset()
+            return None
         grey = self._small_grey(frame)
         previous, shape = self._previous, self._frame_shape
         self._previous, self._frame_shape = grey, frame.shape
@@ -70,7 +76,7 @@ class MotionTracker:
     def _small_grey(self, frame: np.ndarray) -> np.ndarray:
         height, width = frame.shape[:2]
         factor = min(1.0, self.flow_side / max(height, width))
-        size = (max(8, round(width * factor)), max(8, round(height * factor)))
+        size = (max(MIN_FLOW_SIDE, round(width * factor)), max(MIN_FLOW_SIDE, round(height * factor)))
         small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA) if size != (width, height) else frame
         return cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY)
 

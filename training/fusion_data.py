@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from rtstyle.fusion_runtime import identity_grid
 from rtstyle.metrics.temporal import consistency_mask
+from rtstyle.motion import MIN_FLOW_SIDE
 from training.data import VIDEO_SUFFIXES, ContentSampler, expand_paths, limit_size
 from training.losses import random_affine, warp
 
@@ -60,6 +61,8 @@ def read_video_pairs(path: Path, count: int, max_short_side: int) -> list[FrameP
         frames = [limit_size(f.to_ndarray(format="rgb24"), max_short_side) for f in container.decode(video=0)]
     if len(frames) < 2:
         raise ValueError("fewer than two frames")
+    if min(frames[0].shape[:2]) < MIN_FLOW_SIDE:
+        raise ValueError(f"frames smaller than {MIN_FLOW_SIDE} px: too small for optical flow")
     starts = np.unique(np.linspace(0, len(frames) - 2, min(count, len(frames) - 1)).round().astype(int))
     engine = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     pairs = []

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-from rtstyle.motion import warp_image
+from rtstyle.errors import InputError
+from rtstyle.motion import MIN_FLOW_SIDE, warp_image
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
@@ -49,6 +50,9 @@ def warping_errors(sources: Iterable[np.ndarray], outputs: Iterable[np.ndarray])
     for source, output in zip(sources, outputs):
         if source.shape != output.shape:
             raise ValueError(f"source {source.shape} and output {output.shape} differ in size")
+        if min(source.shape[:2]) < MIN_FLOW_SIDE:
+            raise InputError(f"frames of {source.shape[1]}x{source.shape[0]} are too small for optical flow "
+                             f"(at least {MIN_FLOW_SIDE} px a side)")
         if previous_source is not None:
             forward = _flow(engine, previous_source, source)  # current ← previous
             backward = _flow(engine, source, previous_source)

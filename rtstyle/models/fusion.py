@@ -159,7 +159,8 @@ class FusionNet(nn.Module):
         count, num_candidates = candidates.shape[:2]
         height, width = source.shape[-2:]
         work_size = (int(candidates.shape[-2]), int(candidates.shape[-1]))
-        gate_size = (max(1, height // self.config.gate_stride), max(1, width // self.config.gate_stride))
+        # At least 2×2: the gate's reflection padding needs a neighbour on each side (tiny frames).
+        gate_size = (max(2, height // self.config.gate_stride), max(2, width // self.config.gate_stride))
         flat = candidates.flatten(0, 1)  # [N·K,3,h,w]
         if source_work is None or tuple(source_work.shape[-2:]) != work_size:
             source_work = resize(source, work_size)

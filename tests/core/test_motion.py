@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from factories import tiny_bank, tiny_fusion_bank
@@ -121,3 +122,14 @@ def test_shipped_fusion_leaves_no_trail_behind_fast_motion() -> None:
         # differ from the per-frame generator a little everywhere (that is its steadying).
         assert (difference[vacated] > 32).mean() < 0.05, f"frame {t}: a trail where the disc was"
         assert difference[vacated].mean() < 3 * difference[elsewhere].mean() + 2, f"frame {t}"
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (3, 5, 3), (15, 40, 3), (20, 300, 3), (33, 17, 3)])
+@pytest.mark.parametrize("scale", [1.0, 0.5, 0.25])
+def test_fusion_handles_tiny_and_odd_frames(shape: tuple[int, int, int], scale: float) -> None:
+    stylizer = Stylizer(tiny_fusion_bank(), device="cpu", dtype="float32", backend="torch")
+    stylizer.update(scale=scale)
+    frame = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    for _ in range(2):  # the second frame runs with a previous frame where the size allows flow
+        out = stylizer(frame)
+        assert out.shape == shape and out.dtype == np.uint8

@@ -88,3 +88,11 @@ def test_missing_inception_weights_is_a_clear_unavailable_error(tmp_path: Path, 
     explicit = tmp_path / "weights.pth"
     explicit.write_bytes(b"x")
     assert find_weights(explicit) == explicit
+
+
+def test_warping_error_refuses_frames_too_small_for_optical_flow() -> None:
+    from rtstyle.errors import InputError
+
+    frames = [np.zeros((20, 300, 3), np.uint8)] * 2  # OpenCV's DIS would crash on these
+    with pytest.raises(InputError, match="too small for optical flow"):
+        warping_error(frames, frames)
