@@ -373,3 +373,18 @@ def test_eval_of_a_bank_with_fusion_adds_its_section_and_sheet(tmp_path: Path, c
     assert len(detail_rows) == 4  # the main table and the detail table, per style
     sheet = read_image(out / "fusion_sheet.png")
     assert sheet.shape[1] == 4 * 320  # source, generator, generator + F, weights
+
+
+def test_convert_with_fusion_and_regions_keeps_every_frame(tmp_path: Path, clip: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from factories import tiny_fusion_bank
+
+    from rtstyle.stylefile import save_style_bank
+
+    bank = save_style_bank(tiny_fusion_bank(), tmp_path / "fused.safetensors")
+    out = tmp_path / "out.mp4"
+    code = main(["convert", str(clip), str(out), "--model", str(bank), "--backend", "torch", "--scale", "0.5",
+                 "--regions", "top-bottom", "--region-style", "ink", "--region-style", "ember"])
+    assert code == 0, capsys.readouterr().err
+    assert _video_summary(out) == _video_summary(clip)
+    assert "top-bottom: ink | ember" in capsys.readouterr().err
