@@ -5,13 +5,14 @@ does it: the generator at a random working resolution (``fusion_scales``), one o
 style, F on the first frame without a previous frame, then F on the second frame with the first's
 ``base`` warped along the flow.  F's objective is
 
-    L_F = w_match·(|O_1 − G_full(x_1)| + |O_2 − G_full(x_2)|) + w_source·L_struct(O_2, x_2)
+    L_F = w_match·(E(O_1 − G_full(x_1))² + E(O_2 − G_full(x_2))²) + w_source·L_struct(O_2, x_2)
           + w_adv·L_adv(D(O_2)) + w_seam·L_seam              (adversarial: D judges fused frames)
-    L_T = w_temporal·Σ v·|O_2 − warp(O_1)| / Σ v
+    L_T = w_temporal·Σ v·(O_2 − warp(O_1))² / Σ v
 
 In the F stage G is frozen and F minimises β·L_F + γ·L_T.  In the joint stage G and F are trained
 together on the design's mix α·L_G + β·L_F + γ·L_T: G keeps its own objective (weighted α, on its
-own batch), and the fusion terms also reach G through its outputs at the working resolution.
+own batch), and the fusion terms reach G through both its outputs at the working resolution and
+its full-resolution target.  After each update D learns from the fused frames as fakes.
 """
 
 from __future__ import annotations
