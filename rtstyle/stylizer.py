@@ -24,14 +24,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from rtstyle.backends import Backend, create_backend
 from rtstyle.color import keep_colors
 from rtstyle.device import pick_device, pick_dtype
 from rtstyle.errors import InputError
 from rtstyle.fusion_runtime import TemporalFusion
-from rtstyle.models.fusion import FusionOutput
+from rtstyle.models.fusion import FusionOutput, resize
 from rtstyle.mixing import normalize_weights
 from rtstyle.motion import Motion, MotionTracker
 from rtstyle.regions import RegionMaskCache, Regions
@@ -204,14 +203,14 @@ class Stylizer:
         source = frames.permute(0, 3, 1, 2).to(self.dtype).div_(255.0)
         source = source.contiguous(memory_format=self.memory_format)  # [N,3,H,W] in [0,1]
         work_h, work_w = working_size(height, width, settings.scale, settings.max_pixels)
-        model_input = _resize(source, work_h, work_w) if (work_h, work_w) != (height, width) else source
+        model_input = resize(source, (work_h, work_w))  # antialiased when shrinking; as is when equal
         regions = settings.regions
         mixes = regions.style_weights if regions is not None else (settings.style_weights,)
         candidates = [  # one generator output per region (or one for the mix), each [N,3,h,w]
             self.backend(model_input, torch.from_numpy(mix).to(self.device, self.dtype).expand(count, -1))
             for mix in mixes
         ]
-        if self.fusion is not None and settings.fusion:
+        if self.uses_fusion(settings):
             stylized = self._fuse(source, model_input, torch.stack(candidates, 1), motions, regions)
         else:
             stylized = self._blend(candidates, regions, height, width)
@@ -242,14 +241,8 @@ class Stylizer:
 
     def _blend(self, candidates: list[torch.Tensor], regions: Regions | None, height: int, width: int) -> torch.Tensor:
         """Without F: upsample the generator output(s) and blend regions by their feathered masks."""
-        full = [_resize(c, height, width) if tuple(c.shape[-2:]) != (height, width) else c for c in candidates]
+        full = [resize(c, (height, width)) for c in candidates]
         if regions is None:
             return full[0]
         masks = self._region_masks.masks(regions, height, width)  # [1,K,H,W]
         return sum(masks[:, k : k + 1] * image for k, image in enumerate(full))
-
-
-def _resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    # Antialias when shrinking so fine source texture does not alias into the generator input.
-    shrinking = height < images.shape[-2] or width < images.shape[-1]
-    return F.interpolate(images, size=(height, width), mode="bilinear", align_corners=False, antialias=shrinking)

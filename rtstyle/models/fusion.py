@@ -97,7 +97,8 @@ def luma(rgb: torch.Tensor) -> torch.Tensor:
 
 
 def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear resize; antialiased when shrinking so the low band holds no aliasing."""
+    """Bilinear resize; antialiased when shrinking so the low band holds no aliasing (the stylizer
+    uses it for the working resolution too, so F's band is exactly what the generator missed)."""
     if tuple(images.shape[-2:]) == tuple(size):
         return images
     shrinking = size[0] < images.shape[-2] or size[1] < images.shape[-1]
