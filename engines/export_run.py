@@ -35,8 +35,9 @@ def _export_onnx(args: argparse.Namespace) -> int:
     else:
         export_onnx(bank, destination, opset=args.opset)
     print(f"wrote {destination}: inputs image [N,3,H,W] float32 in [0,1] (H, W dynamic) and style_weights "
-          f"[N,{bank.config.num_styles}] ({', '.join(bank.style_names)}); strength, colour keeping and "
-          "resizing stay outside the graph (the runtime applies them)", file=sys.stderr)
+          f"[N,{bank.config.num_styles}] ({', '.join(bank.style_names)}); strength, colour keeping, "
+          f"resizing{' and the fusion network F' if bank.has_fusion else ''} stay outside the graph "
+          "(the runtime applies them)", file=sys.stderr)
     if args.no_check:
         return 0
     try:
