@@ -77,6 +77,26 @@ def median_seconds(call: Callable[[], object], *, budget_s: float, warmup: int =
     return statistics.median(times)
 
 
+def interleaved_medians(calls: dict[str, Callable[[], object]], *, budget_s: float, rounds: int = 15) -> dict[str, float]:
+    """Median wall time per call of each of ``calls``, measured in alternating rounds.
+
+    A shared or throttled CPU drifts in speed over seconds; timing the calls one after another
+    in every round exposes them all to the same drift, so their ratios hold even when the
+    absolute numbers move.  Each round gives each call about ``budget_s / rounds`` seconds.
+    """
+    for call in calls.values():
+        call()
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            started, count = time.perf_counter(), 0
+            while count == 0 or time.perf_counter() - started < budget_s / rounds:
+                call()
+                count += 1
+            samples[name].append((time.perf_counter() - started) / count)
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
 def flops_per_pixel(model: Callable[[torch.Tensor], torch.Tensor]) -> float:
     """Convolution FLOPs per output pixel, counted by torch on a 64×64 input."""
     with FlopCounterMode(display=False) as counter, torch.inference_mode():

@@ -1,21 +1,33 @@
 """Running F frame after frame: the previous fused frame, warped along the source's motion.
 
-:class:`TemporalFusion` owns F's state — the previous frame's ``base`` and the previous source's
-luminance, both at the output resolution — and, per frame, warps them along the backward flow
-from :class:`rtstyle.motion.MotionTracker` (``grid_sample``, bilinear, edges clamped), measures
-the flow's own error on the source, and runs F.  A frame with no motion (the first, a new size,
-a scene cut, after :meth:`reset`) runs F without a previous frame.  Frames of a batch are fused
-in order, because each uses the one before.
+:class:`TemporalFusion` owns F's state — the previous fused frame at the output resolution and
+the previous source's luminance on a coarse grid — and, per frame, warps them along the backward
+flow from :class:`rtstyle.motion.MotionTracker` (``grid_sample``, bilinear, edges clamped),
+measures how wrong the warped frame is (:func:`reuse_error`, the input of F's veto), and runs F.
+A frame with no motion (the first, a new size, a scene cut, after :meth:`reset`) runs F without a
+previous frame.  Frames of a batch are fused in order, because each uses the one before.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rtstyle.models.fusion import FusionNet, FusionOutput, luma
+from rtstyle.models.fusion import FLOW_ERROR_LIMIT, FusionNet, FusionOutput, luma, resize
 from rtstyle.motion import Motion
+
+#: The veto compares the warped previous frame with the new one on a grid this many times coarser
+#: than the output.  Texture that changes in place — rippling water, leaves, grain — averages out
+#: there, so F keeps steadying it; something that moved or appeared does not average out.
+VETO_POOL = 8
+#: Mean RGB difference (0-1), on that grid, between the warped previous frame and the generator's
+#: new output at which the previous frame is dropped.  The source alone misses this case: the
+#: generator paints a halo of strokes around an object, and when the object moves on, the halo's
+#: pixels show the same background in both source frames — so the halo would linger as a trail.
+STYLE_CHANGE_LIMIT = 0.3
 
 
 class TemporalFusion:
@@ -24,8 +36,9 @@ class TemporalFusion:
     def __init__(self, net: FusionNet, device: torch.device, dtype: torch.dtype) -> None:
         self.net = net.to(device, dtype).eval()
         self.device, self.dtype = device, dtype
-        self._previous: torch.Tensor | None = None  # [1,4,H,W]: base (3) and source luma (1)
-        self._identity_grid: torch.Tensor | None = None  # [1,2,H,W] pixel centres in [-1,1], per size
+        self._previous: torch.Tensor | None = None  # [1,3,H,W] the previous fused frame
+        self._previous_luma: torch.Tensor | None = None  # [1,1,h,w] its source's luma on the coarse grid
+        self._identity_grids: dict[tuple[int, int], torch.Tensor] = {}  # [1,2,H,W] pixel centres per size
 
     def reset(self) -> None:
         """Drop the previous frame: the next frame is fused from its own candidates only."""
@@ -42,24 +55,58 @@ class TemporalFusion:
     ) -> FusionOutput:
         """Fuse one frame: source ``[1,3,H,W]``, candidates ``[1,K,3,h,w]``, region logits ``[1,K,H,W]``,
         and optionally the generator's input ``[1,3,h,w]``."""
-        source_luma = luma(source)
+        height, width = source.shape[-2:]
+        source_luma = coarse_luma(source if source_work is None else source_work, coarse_size(height, width))
         previous = flow_error = None
         if motion is not None and self._previous is not None and self._previous.shape[-2:] == source.shape[-2:]:
-            warped = self._warp(self._previous, motion.flow)
-            previous = warped[:, :3]
-            flow_error = (warped[:, 3:] - source_luma).abs()
+            flow = torch.from_numpy(motion.flow).to(self.device, torch.float32).permute(2, 0, 1)[None]  # [1,2,h,w]
+            previous = warp_with_flow(self._previous, flow, self._grid(height, width))
+            assert self._previous_luma is not None
+            previous_luma = warp_with_flow(self._previous_luma, flow, self._grid(*source_luma.shape[-2:]))
+            flow_error = reuse_error(previous, previous_luma, source_luma, candidates)
         result = self.net(source, candidates, previous, flow_error, region_logits, source_work)
-        self._previous = torch.cat([result.base, source_luma], 1)
+        self._previous, self._previous_luma = result.frame, source_luma
         return result
 
-    def _warp(self, image: torch.Tensor, flow: np.ndarray) -> torch.Tensor:
-        small = torch.from_numpy(flow).to(self.device, torch.float32).permute(2, 0, 1)[None]  # [1,2,h,w]
-        return warp_with_flow(image, small, self._grid(*image.shape[-2:]))
-
     def _grid(self, height: int, width: int) -> torch.Tensor:
-        if self._identity_grid is None or self._identity_grid.shape[-2:] != (height, width):
-            self._identity_grid = identity_grid(height, width, self.device)
-        return self._identity_grid
+        grid = self._identity_grids.get((height, width))
+        if grid is None:
+            if len(self._identity_grids) > 4:  # the sizes of one source: full and coarse; drop old ones
+                self._identity_grids.clear()
+            grid = self._identity_grids[(height, width)] = identity_grid(height, width, self.device)
+        return grid
+
+
+def coarse_size(height: int, width: int) -> tuple[int, int]:
+    """The veto's grid for an output of ``height`` × ``width``: ``VETO_POOL`` times coarser, at least 1×1."""
+    return max(1, math.ceil(height / VETO_POOL)), max(1, math.ceil(width / VETO_POOL))
+
+
+def coarse_luma(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``[N,3,h,w]`` at any resolution → its luminance ``[N,1,*size]`` on the veto's coarse grid."""
+    return luma(resize(image, size))
+
+
+def reuse_error(
+    previous: torch.Tensor, previous_luma: torch.Tensor, source_luma: torch.Tensor, candidates: torch.Tensor
+) -> torch.Tensor:
+    """How wrong the warped previous frame is: F's ``flow_error`` input ``[N,1,h,w]``, on the coarse grid.
+
+    previous: ``[N,3,H,W]`` the previous fused frame warped to this one; previous_luma and
+    source_luma: ``[N,1,h,w]`` the two sources' luminance on the coarse grid (the first warped);
+    candidates: ``[N,K,3,h',w']`` the generator's outputs for this frame.  The larger of two
+    errors on the coarse grid, scaled to F's ``FLOW_ERROR_LIMIT``: the source's luminance change,
+    and the change of the stylized frame against the candidate it is closest to (any region's
+    style may hold at a pixel).  Not differentiated: the veto is fixed, not learned.
+    """
+    with torch.no_grad():
+        coarse = tuple(previous_luma.shape[-2:])
+        count, num_candidates = candidates.shape[:2]
+        new = resize(candidates.flatten(0, 1), coarse).unflatten(0, (count, num_candidates))
+        previous_coarse = F.avg_pool2d(previous, VETO_POOL, ceil_mode=True)  # the grid coarse_size() gives
+        style_change = (new - previous_coarse[:, None]).abs().mean(2).amin(1, keepdim=True)
+        error = torch.maximum((previous_luma - source_luma).abs(), style_change * (FLOW_ERROR_LIMIT / STYLE_CHANGE_LIMIT))
+        return error
 
 
 def identity_grid(height: int, width: int, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -2,8 +2,8 @@
 
 Per step, a batch of frame pairs (:mod:`training.fusion_data`) is stylized the way the runtime
 does it: the generator at a random working resolution (``fusion_scales``), one output per region
-style, F on the first frame without a previous frame, then F on the second frame with the first's
-``base`` warped along the flow.  F's objective is
+style, F on the first frame without a previous frame, then F on the second frame with the first
+fused frame warped along the flow (and the runtime's veto input, :func:`reuse_error`).  F's objective is
 
     L_F = w_match·(E(O_1 − G_full(x_1))² + E(O_2 − G_full(x_2))²) + w_source·L_struct(O_2, x_2)
           + w_adv·L_adv(D(O_2)) + w_seam·L_seam              (adversarial: D judges fused frames)
@@ -21,8 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rtstyle.fusion_runtime import warp_with_flow
-from rtstyle.models.fusion import FUSION_PRESETS, FusionNet, luma, resize
+from rtstyle.fusion_runtime import coarse_luma, coarse_size, reuse_error, warp_with_flow
+from rtstyle.models.fusion import FUSION_PRESETS, FusionNet, resize
 from rtstyle.regions import LAYOUTS, soft_masks
 from training import fusion_losses, losses
 from training.augment import diff_augment
@@ -106,8 +106,10 @@ class FusionTrainer:
             outputs.append((frame, small, candidates))
         (first, first_small, first_candidates), (second, second_small, second_candidates) = outputs
         out1 = self.fusion(first, first_candidates, None, None, logits, first_small)
-        previous = warp_with_flow(out1.base, pairs.flow)
-        flow_error = (luma(warp_with_flow(first, pairs.flow)) - luma(second)).abs()
+        previous = warp_with_flow(out1.frame, pairs.flow)
+        coarse = coarse_size(*second.shape[-2:])
+        previous_luma = warp_with_flow(coarse_luma(first_small, coarse), pairs.flow)
+        flow_error = reuse_error(previous, previous_luma, coarse_luma(second_small, coarse), second_candidates)
         out2 = self.fusion(second, second_candidates, previous, flow_error, logits, second_small)
         targets = [self._blend(full, masks) for full in full_outputs]
         fake = trainer.discriminator(diff_augment(self._crop_for_d(out2.frame), trainer.policy), styles)

@@ -1,24 +1,31 @@
 """Fusion network F: per-pixel fusion weights over the inputs plus a residual detail term.
 
-F takes the full-resolution source frame, K generator outputs at the working resolution (one per
-region style, or one for a mix) and the previous fused frame warped along the optical flow, and
-returns
+F takes the full-resolution source frame S, K generator outputs C_k at the working resolution
+(one per region style, or one for a mix) and the previous fused frame P̃ warped along the optical
+flow, and returns
 
-    base  = (1 − κ)·Σ_k a_k · up(C_k) + κ · P̃         a = softmax over the K candidates' logits,
-                                                      κ = 0.9·σ(ℓ_prev − logsumexp(ℓ)) per pixel
-    B     = S − up(down(S))                           the source band the working resolution lost
-    frame = base + g(x) ⊙ luma(B) + h(x) · B          g: 3 gains per pixel, h: 1 gain per pixel
+    new   = Σ_k a_k · up(C_k) + D(S) − up(D(S↓))     a = softmax over the K candidates' logits
+    frame = (1 − κ) · new + κ · P̃                     κ = 0.9·σ(ℓ_prev − logsumexp(ℓ)) per pixel
+
+    D(x)  = g ⊙ luma(x) + h · x                       g: 3 gains per pixel, h: 1 gain per pixel
+
+where S↓ is the source as the generator saw it.  D(S) − up(D(S↓)) is the detail term: the band
+of source frequencies the working resolution removed — zero when the generator ran at full
+resolution — its luminance recoloured by ``g`` and its colour kept by ``h``.  Because the gains
+are smooth, ``up(C_k − D(S↓))`` is computed at the working resolution and enlarged once, as in
+the fast guided filter (Wu et al. 2018, "Fast End-to-End Trainable Guided Filter"): at full
+resolution F only enlarges, multiplies and adds.
 
 The weights ``a`` say which input each pixel came from (shown by ``rtstyle eval``'s fusion
 sheet); user-given region masks add ``log(mask)`` to the candidates' logits so each region keeps
-its style while F decides the seams.  The detail term puts back exactly the band of source
-frequencies that the working resolution removed — it is zero when the generator ran at full
-resolution — its luminance recoloured by ``g`` and its colour kept by ``h``, in the spirit of deep guided filtering
-(Wu et al. 2018, "Fast End-to-End Trainable Guided Filter").  The previous frame's weight is
-damped by the flow's own error on the source (``|warp(S_{t−1}) − S_t|`` at full resolution) and
-cut off where it exceeds ``FLOW_ERROR_LIMIT``, so pixels the flow cannot explain (occlusions, fast
-motion, disocclusions behind a moving object) take the new frame and leave no trails,
-as in Lai et al. 2018 ("Learning Blind Video Temporal Consistency").
+its style while F decides the seams.  What F keeps of the previous frame keeps its detail too, so
+the restored band is steadied like the rest (a band added fresh to every frame would carry the
+source's own shimmer — rippling water — straight into the output).  The previous frame's share is
+damped by the warped frame's error (``flow_error``, measured by the runtime:
+:func:`rtstyle.fusion_runtime.reuse_error`) and cut off where it reaches ``FLOW_ERROR_LIMIT``,
+so pixels the flow cannot explain (occlusions, fast motion, disocclusions behind a moving
+object) take the new frame and leave no trails, as in Lai et al. 2018 ("Learning Blind Video
+Temporal Consistency").
 
 All convolutions run at 1/``gate_stride`` of the output size; only resampling and per-pixel
 arithmetic run at full resolution, which keeps F under 15 % of its generator's cost.
@@ -26,6 +33,7 @@ arithmetic run at full resolution, which keeps F under 15 % of its generator's c
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -35,10 +43,10 @@ from torch import nn
 
 #: Largest share of a pixel F may take from the previous frame (see FusionNet.forward).
 MAX_KEEP = 0.9
-#: Flow error (``|warp(S_{t−1}) − S_t|`` in luma, 0-1) at and above which a pixel takes nothing
-#: from the previous frame, whatever the gate says: the flow is wrong there, and reusing the
-#: previous frame would drag a trail behind moving objects.  Below it the share fades in
-#: quadratically.
+#: Error of the warped previous frame (in luma, 0-1; see ``flow_error`` in FusionNet.forward) at
+#: and above which a pixel takes nothing from the previous frame, whatever the gate says: the flow
+#: is wrong there, and reusing the previous frame would drag a trail behind moving objects.  Below
+#: it the share fades in quadratically.
 FLOW_ERROR_LIMIT = 0.08
 #: ITU-R BT.601 luma weights, for the flow-error input.
 _LUMA = (0.299, 0.587, 0.114)
@@ -85,9 +93,7 @@ class FusionOutput:
     """What F returns; every map is at the output resolution."""
 
     frame: torch.Tensor  # [N,3,H,W] the fused frame (not clamped)
-    base: torch.Tensor  # [N,3,H,W] the weighted blend before the detail term: the next frame's P
     weights: torch.Tensor  # [N,K+1,H,W] fusion weights; the last channel is the previous frame's
-    detail: torch.Tensor  # [N,3,H,W] the residual detail term
 
 
 def luma(rgb: torch.Tensor) -> torch.Tensor:
@@ -103,6 +109,37 @@ def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return images
     shrinking = size[0] < images.shape[-2] or size[1] < images.shape[-1]
     return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=shrinking)
+
+
+def upsample(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear enlargement to ``size`` (``align_corners=False``), the same as :func:`resize`.
+
+    An exact even integer factor runs as a depthwise transposed convolution with the bilinear
+    weights in channels-last order: on a CPU that is ~2.5× faster than ``F.interpolate`` for
+    F's full-resolution maps (bench/bench_fusion.py), and the result is identical.
+    """
+    height, width = images.shape[-2:]
+    factor = size[0] // height
+    if factor < 2 or factor % 2 or size != (height * factor, width * factor):
+        return resize(images, size)
+    channels = images.shape[1]
+    taps = 1.0 - ((torch.arange(2 * factor, device=images.device, dtype=images.dtype) + 0.5) / factor - 1.0).abs()
+    kernel = (taps[:, None] * taps[None, :]).expand(channels, 1, 2 * factor, 2 * factor)
+    padded = _channels_last(F.pad(images, (1, 1, 1, 1), mode="replicate"))  # edges clamp, as interpolate's do
+    enlarged = F.conv_transpose2d(padded, kernel.contiguous(), stride=factor, groups=channels)
+    offset = factor + factor // 2
+    # Back to plain layout: per-pixel arithmetic on strided channels-last slices is several times slower.
+    return enlarged[..., offset : offset + size[0], offset : offset + size[1]].contiguous()
+
+
+def _apply_gains(images: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
+    """D(x) = g ⊙ luma(x) + h · x: the detail operator, gains ``[N,4,H,W]`` (g: 3, h: 1) per pixel."""
+    return torch.addcmul(gains[:, :3] * luma(images), gains[:, 3:4], images)
+
+
+def _channels_last(images: torch.Tensor) -> torch.Tensor:
+    """oneDNN's small convolutions run several times faster on channels-last tensors."""
+    return images.contiguous(memory_format=torch.channels_last)
 
 
 class FusionNet(nn.Module):
@@ -151,8 +188,9 @@ class FusionNet(nn.Module):
         """Fuse one step.
 
         source: [N,3,H,W] in [0,1]; candidates: [N,K,3,h,w] generator outputs at the working
-        resolution; previous: [N,3,H,W] the previous ``base`` warped to this frame, or None
-        (first frame, scene cut); flow_error: [N,1,H,W] ``|luma(warp(S_{t−1})) − luma(S_t)|``;
+        resolution; previous: [N,3,H,W] the previous ``frame`` warped to this one, or None
+        (first frame, scene cut); flow_error: [N,1,h',w'] at any resolution, how wrong that
+        warped frame is in luma units (:func:`rtstyle.fusion_runtime.reuse_error`);
         region_logits: [N,K,H,W] added to the candidates' logits (log of the region masks);
         source_work: [N,3,h,w] the source as the generator saw it, when the caller has it (else
         it is resized here again).
@@ -160,69 +198,83 @@ class FusionNet(nn.Module):
         count, num_candidates = candidates.shape[:2]
         height, width = source.shape[-2:]
         work_size = (int(candidates.shape[-2]), int(candidates.shape[-1]))
-        # At least 2×2: the gate's reflection padding needs a neighbour on each side (tiny frames).
-        gate_size = (max(2, height // self.config.gate_stride), max(2, width // self.config.gate_stride))
+        full_work = work_size == (height, width)
+        gate_size = self.gate_size(height, width)
         flat = candidates.flatten(0, 1)  # [N·K,3,h,w]
         if source_work is None or tuple(source_work.shape[-2:]) != work_size:
             source_work = resize(source, work_size)
-        source_low = resize(source_work, gate_size)
-        candidates_low = resize(flat, gate_size)  # [N·K,3,g,g']
+        to_gate = self._box_to_gate if full_work else (lambda images: resize(images, gate_size))
+        source_low, candidates_low = to_gate(source_work), to_gate(flat)  # [N,3,g,g'], [N·K,3,g,g']
         if previous is None:
             previous_low = torch.zeros_like(source_low)
             error_low = torch.zeros_like(source_low[:, :1])
         else:
             if flow_error is None:
                 raise ValueError("flow_error is required with previous")
-            previous_low, error_low = resize(previous, gate_size), resize(flow_error, gate_size)
+            previous_low, error_low = self._box_to_gate(previous), resize(flow_error, gate_size)
         mean_low = candidates_low.unflatten(0, (count, num_candidates)).mean(1)
         flag = torch.full_like(error_low, float(previous is not None))
-        gate = self.gate(torch.cat([source_low, mean_low, previous_low, error_low, flag], 1))
+        gate = self.gate(_channels_last(torch.cat([source_low, mean_low, previous_low, error_low, flag], 1)))
         repeated_source = source_low.repeat_interleave(num_candidates, 0)
-        scores = self.scorer(torch.cat([candidates_low, repeated_source], 1)).view(count, num_candidates, *gate_size)
-        # One upsampling call for every low-resolution map: candidates' scores, then the gate.
-        # One upsampling call for the low-resolution maps the frame needs: the candidates' scores,
-        # the previous frame's logit, and the detail gains only when there is a band to restore.
-        needs_detail = work_size != (height, width)
-        low_maps = torch.cat([scores, gate if needs_detail else gate[:, :1]], 1)
-        maps = resize(low_maps, (height, width))
-        logits, previous_logit = maps[:, :num_candidates], maps[:, num_candidates : num_candidates + 1]
-        if region_logits is not None:
-            logits = logits + region_logits
-        upsampled = resize(flat, (height, width)).view(count, num_candidates, 3, height, width)  # no-op at full size
-        weights = torch.softmax(logits, 1) if num_candidates > 1 else torch.ones_like(logits)  # [N,K,H,W]
+        scores = self.scorer(_channels_last(torch.cat([candidates_low, repeated_source], 1)))
+        scores = scores.reshape(count, num_candidates, *gate_size)
+        low_maps = [scores] if num_candidates > 1 else []  # the maps the full-resolution blend needs
         if previous is not None:
             # keep = the previous frame's share, at most MAX_KEEP: every frame refreshes at least
-            # (1 − MAX_KEEP) of each pixel, so nothing the flow got wrong can persist for long.
-            # and nothing where the flow error reaches FLOW_ERROR_LIMIT (a fixed veto at full
-            # resolution: the learned gate, at 1/gate_stride, cannot be trusted to draw it sharply).
-            reference = torch.logsumexp(logits, 1, keepdim=True) if num_candidates > 1 else logits
-            trust = (1.0 - flow_error / FLOW_ERROR_LIMIT).clamp_(min=0.0).square()
-            keep = MAX_KEEP * torch.sigmoid(previous_logit - reference) * trust
-            weights = torch.cat([weights * (1.0 - keep), keep], 1)  # [N,K+1,H,W]
-            base = keep * previous
+            # (1 − MAX_KEEP) of each pixel, so nothing the flow got wrong can persist for long;
+            # and nothing where the flow error reaches FLOW_ERROR_LIMIT (a fixed veto: the learned
+            # gate cannot override it).  Smooth maps, so computed on the gate's grid.
+            logits_low = scores if region_logits is None else scores + resize(region_logits, gate_size)
+            reference = torch.logsumexp(logits_low, 1, keepdim=True) if num_candidates > 1 else logits_low
+            trust = (1.0 - error_low / FLOW_ERROR_LIMIT).clamp(min=0.0).square()
+            low_maps.append(MAX_KEEP * torch.sigmoid(gate[:, :1] - reference) * trust)
+        gains_low = gate[:, 1:]  # g (3) and h (1)
+        if not full_work:
+            low_maps.append(gains_low)
+            # C_k − D(S↓) at the working resolution; enlarged below with the candidates themselves.
+            gains_work = upsample(gains_low, work_size)
+            flat = flat - _apply_gains(source_work, gains_work).repeat_interleave(num_candidates, 0)
+        maps = upsample(torch.cat(low_maps, 1), (height, width)) if low_maps else source[:, :0]
+        upsampled = upsample(flat, (height, width)).view(count, num_candidates, 3, height, width)  # no-op at full size
+        if num_candidates > 1:
+            logits = maps[:, :num_candidates] if region_logits is None else maps[:, :num_candidates] + region_logits
+            weights = torch.softmax(logits, 1)  # [N,K,H,W]
+            new = (weights[:, :, None] * upsampled).sum(1)
+            maps = maps[:, num_candidates:]
         else:
-            weights = torch.cat([weights, torch.zeros_like(weights[:, :1])], 1)
-            base = torch.zeros_like(source)
-        for k in range(num_candidates):
-            base = base.addcmul(weights[:, k : k + 1], upsampled[:, k])
-        if not needs_detail:  # the generator ran at full resolution: no band is missing
-            return FusionOutput(base, base, weights, torch.zeros_like(source))
-        detail = self._detail(source, source_work, maps[:, num_candidates + 1 :])
-        return FusionOutput(base + detail, base, weights, detail)
+            weights, new = torch.ones_like(source[:, :1]), upsampled[:, 0]
+        if not full_work:
+            gains = maps[:, -4:]
+            new = torch.addcmul(torch.addcmul(new, gains[:, :3], luma(source)), gains[:, 3:4], source)  # + D(S)
+        if previous is None:
+            return FusionOutput(new, torch.cat([weights, torch.zeros_like(weights[:, :1])], 1))
+        keep = maps[:, :1]
+        return FusionOutput(torch.lerp(new, previous, keep), torch.cat([weights * (1.0 - keep), keep], 1))
 
-    @staticmethod
-    def _detail(source: torch.Tensor, source_work: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
-        """g ⊙ luma(B) + h · B for the band B = S − up(down(S)) the working resolution removed."""
-        height, width = source.shape[-2:]
-        band = source - resize(source_work, (height, width))  # [N,3,H,W]
-        return torch.addcmul(gains[:, :3] * luma(band), gains[:, 3:4], band)
+    def gate_size(self, height: int, width: int) -> tuple[int, int]:
+        """The gate's grid for an output of ``height`` × ``width``: 1/gate_stride of it, rounded up,
+        and at least 2×2 (the reflection padding needs a neighbour on each side)."""
+        stride = self.config.gate_stride
+        return max(2, math.ceil(height / stride)), max(2, math.ceil(width / stride))
+
+    def _box_to_gate(self, images: torch.Tensor) -> torch.Tensor:
+        """Output-size maps → the gate's grid by averaging gate_stride² blocks (a partial block at the
+        edge averages what it has); cheaper than an antialiased resize, and the gate only needs means."""
+        height, width = images.shape[-2:]
+        size = self.gate_size(height, width)
+        stride = self.config.gate_stride
+        if size != (math.ceil(height / stride), math.ceil(width / stride)):  # tiny frames
+            return resize(images, size)
+        return F.avg_pool2d(images, stride, ceil_mode=True) if stride > 1 else images
 
     def flops_per_pixel(self, num_candidates: int = 1) -> float:
-        """FLOPs per output pixel: convolutions at the gate resolution plus full-resolution arithmetic.
+        """FLOPs per output pixel (the worst case: a previous frame and a band to restore).
 
-        Full-resolution terms count a bilinear tap as 8 FLOPs per channel (4 multiply-adds):
-        upsampling K candidates and K+5 score/gate maps, the detail band (down and up), the
-        softmax, the blend and the detail gains.
+        Convolutions at the gate resolution, plus full-resolution work: averaging the source, the
+        candidates and the previous frame down to the gate's grid (1 FLOP per value), bilinear
+        enlargement at 8 FLOPs per channel (4 multiply-adds) of the K candidates, of the maps
+        (K scores when K > 1, the previous frame's share, 4 detail gains) and of the source's low
+        band, then the softmax, the blend and the detail term.
         """
         cfg = self.config
         gate_inputs, hidden, scorer = 11, cfg.hidden, cfg.scorer_hidden
@@ -230,6 +282,7 @@ class FusionNet(nn.Module):
         score = num_candidates * (2.0 * 9 * 6 * scorer + 2.0 * scorer)
         low = (gate + score) / cfg.gate_stride**2
         k = num_candidates
-        resampling = 8.0 * (3 * k + k + _GATE_OUTPUTS) + 8.0 * 3 * 2
-        arithmetic = 5.0 * (k + 1) + 6.0 * (k + 1) + 5.0 + 6.0 + 3.0 + 4.0
-        return low + resampling + arithmetic
+        pooling = 3.0 + 3.0 * k + 3.0
+        resampling = 8.0 * (3 * k + (k if k > 1 else 0) + 1 + 4) + 8.0 * 3
+        arithmetic = 5.0 * k + 6.0 * (k + 1) + 30.0
+        return low + pooling + resampling + arithmetic
