@@ -110,7 +110,7 @@ class TrainConfig:
     w_f_match: float = option(20.0, "F: weight of the squared error to the generator at full resolution")
     w_f_source: float = option(0.5, "F: weight of luminance structure against the source")
     w_f_adv: float = option(0.05, "F: weight of the adversarial loss (D judges fused frames)")
-    w_f_temporal: float = option(200.0, "F: weight of the squared temporal error along the flow")
+    w_f_temporal: float = option(800.0, "F: weight of the squared temporal error along the flow")
     w_f_seam: float = option(1.0, "F: weight of the seam smoothness loss")
     joint_lr_scale: float = option(0.1, "learning rates of G and D in the F and joint stages, times their base")
     joint_alpha: float = option(1.0, "joint stage: weight α of the generator's own objective")

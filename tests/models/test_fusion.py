@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rtstyle.models import PRESETS, StyleGenerator
-from rtstyle.models.fusion import FLOW_ERROR_LIMIT, FUSION_PRESETS, MAX_KEEP, FusionConfig, FusionNet, resize, upsample
+from rtstyle.models.fusion import FLOW_ERROR_LIMIT, FUSION_PRESETS, MAX_KEEP, FusionConfig, FusionNet, resize
 
 HEIGHT, WIDTH = 48, 64
 
@@ -66,17 +66,6 @@ def test_flow_error_vetoes_the_previous_frame_where_the_flow_fails() -> None:
     torch.testing.assert_close(middle, torch.full_like(middle, MAX_KEEP / 4))
     assert torch.all(previous_weight[:, WIDTH // 2 + margin :] == 0)
     assert previous_weight.max() <= MAX_KEEP + 1e-6
-
-
-@pytest.mark.parametrize("size", [(8, 12), (5, 7), (1, 1)])
-@pytest.mark.parametrize("factor", [2, 3, 4, 8])
-def test_upsample_is_plain_bilinear_interpolation(size: tuple[int, int], factor: int) -> None:
-    """F's fast enlargement (a transposed convolution for even factors) changes no value."""
-    images = torch.rand(2, 5, *size)
-    target = (size[0] * factor, size[1] * factor)
-    expected = torch.nn.functional.interpolate(images, size=target, mode="bilinear", align_corners=False)
-    torch.testing.assert_close(upsample(images, target), expected, atol=1e-6, rtol=0)
-    torch.testing.assert_close(upsample(images, (target[0] + 1, target[1])), resize(images, (target[0] + 1, target[1])))
 
 
 def test_what_is_kept_of_the_previous_frame_keeps_its_detail() -> None:
