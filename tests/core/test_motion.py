@@ -119,8 +119,10 @@ def test_shipped_fusion_leaves_no_trail_behind_fast_motion() -> None:
         elsewhere = ~(vacated | masks[t] | masks[t - 1])
         difference = np.abs(fused[t] - plain[t]).mean(-1)
         # A trail is the disc's bright colour left on the dark background: ~100 levels off.  F may
-        # differ from the per-frame generator a little everywhere (that is its steadying).
-        assert (difference[vacated] > 32).mean() < 0.05, f"frame {t}: a trail where the disc was"
+        # differ from the per-frame generator a little everywhere (that is its steadying).  The
+        # shipped F leaves 0.6 %; without the veto's stylized-change check (the halo the generator
+        # paints round the disc) it leaves 3.5 %.
+        assert (difference[vacated] > 32).mean() < 0.015, f"frame {t}: a trail where the disc was"
         assert difference[vacated].mean() < 3 * difference[elsewhere].mean() + 2, f"frame {t}"
 
 
