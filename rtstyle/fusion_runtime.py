@@ -105,8 +105,7 @@ def reuse_error(
         new = resize(candidates.flatten(0, 1), coarse).unflatten(0, (count, num_candidates))
         previous_coarse = F.avg_pool2d(previous, VETO_POOL, ceil_mode=True)  # the grid coarse_size() gives
         style_change = (new - previous_coarse[:, None]).abs().mean(2).amin(1, keepdim=True)
-        error = torch.maximum((previous_luma - source_luma).abs(), style_change * (FLOW_ERROR_LIMIT / STYLE_CHANGE_LIMIT))
-        return error
+        return torch.maximum((previous_luma - source_luma).abs(), style_change * (FLOW_ERROR_LIMIT / STYLE_CHANGE_LIMIT))
 
 
 def identity_grid(height: int, width: int, device: torch.device | str = "cpu") -> torch.Tensor:
