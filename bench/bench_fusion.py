@@ -25,7 +25,8 @@ import torch
 from rtstyle.benchmark import RESOLUTIONS, interleaved_medians, machine_description, random_bank
 from rtstyle.fusion_runtime import TemporalFusion, coarse_size
 from rtstyle.models import PRESETS
-from rtstyle.models.fusion import FUSION_PRESETS, FusionNet, resize
+from rtstyle.models.fusion import FUSION_PRESETS, FusionNet
+from rtstyle.models.resample import resize
 from rtstyle.motion import MotionTracker
 
 

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rtstyle.models.fusion import FLOW_ERROR_LIMIT, FusionNet, FusionOutput, luma, resize
+from rtstyle.models.fusion import FLOW_ERROR_LIMIT, FusionNet, FusionOutput, luma
+from rtstyle.models.resample import block_mean, resize
 from rtstyle.motion import Motion
 
 #: The veto compares the warped previous frame with the new one on a grid this many times coarser
@@ -103,7 +104,7 @@ def reuse_error(
         coarse = tuple(previous_luma.shape[-2:])
         count, num_candidates = candidates.shape[:2]
         new = resize(candidates.flatten(0, 1), coarse).unflatten(0, (count, num_candidates))
-        previous_coarse = F.avg_pool2d(previous, VETO_POOL, ceil_mode=True)  # the grid coarse_size() gives
+        previous_coarse = block_mean(previous, VETO_POOL)  # the grid coarse_size() gives
         style_change = (new - previous_coarse[:, None]).abs().mean(2).amin(1, keepdim=True)
         return torch.maximum((previous_luma - source_luma).abs(), style_change * (FLOW_ERROR_LIMIT / STYLE_CHANGE_LIMIT))
 
@@ -126,7 +127,9 @@ def warp_with_flow(image: torch.Tensor, flow: torch.Tensor, grid: torch.Tensor |
     small_h, small_w = flow.shape[-2:]
     scale = torch.tensor([2.0 / small_w, 2.0 / small_h], device=flow.device, dtype=torch.float32).view(1, 2, 1, 1)
     offsets = flow.float() * scale
-    if (small_h, small_w) != (height, width):
+    if small_h <= height and small_w <= width:
+        offsets = resize(offsets, (height, width))
+    else:  # the veto's coarse grid: the flow sampled at its cells' centres, not averaged
         offsets = F.interpolate(offsets, size=(height, width), mode="bilinear", align_corners=False)
     base = grid if grid is not None else identity_grid(height, width, image.device)
     sampling = (base + offsets).permute(0, 2, 3, 1)  # [N,H,W,2]

@@ -30,7 +30,8 @@ from rtstyle.color import keep_colors
 from rtstyle.device import pick_device, pick_dtype
 from rtstyle.errors import InputError
 from rtstyle.fusion_runtime import TemporalFusion
-from rtstyle.models.fusion import FusionOutput, resize
+from rtstyle.models.fusion import FusionOutput
+from rtstyle.models.resample import resize
 from rtstyle.mixing import normalize_weights
 from rtstyle.motion import Motion, MotionTracker
 from rtstyle.regions import RegionMaskCache, Regions

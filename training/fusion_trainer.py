@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from rtstyle.fusion_runtime import coarse_luma, coarse_size, reuse_error, warp_with_flow
-from rtstyle.models.fusion import FUSION_PRESETS, FusionNet, resize
+from rtstyle.models.fusion import FUSION_PRESETS, FusionNet
+from rtstyle.models.resample import resize
 from rtstyle.regions import LAYOUTS, soft_masks
 from training import fusion_losses, losses
 from training.augment import diff_augment

@@ -38,8 +38,9 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from rtstyle.models.resample import block_mean, resize
 
 #: Largest share of a pixel F may take from the previous frame (see FusionNet.forward).
 MAX_KEEP = 0.9
@@ -90,25 +91,28 @@ FUSION_PRESETS: dict[str, FusionConfig] = {
 
 @dataclass
 class FusionOutput:
-    """What F returns; every map is at the output resolution."""
+    """What F returns; every map is at the output resolution.
+
+    The weight map is assembled only when asked for (the fusion sheet, the tests): video needs
+    just the frame, and building the map is two more passes over full-resolution tensors.
+    """
 
     frame: torch.Tensor  # [N,3,H,W] the fused frame (not clamped)
-    weights: torch.Tensor  # [N,K+1,H,W] fusion weights; the last channel is the previous frame's
+    candidate_weights: torch.Tensor  # [N,K,H,W] the softmax over the candidates (all ones for one)
+    keep: torch.Tensor | None  # [N,1,H,W] the previous frame's share; None without a previous frame
+
+    @property
+    def weights(self) -> torch.Tensor:
+        """``[N,K+1,H,W]`` fusion weights, summing to 1; the last channel is the previous frame's."""
+        if self.keep is None:
+            return torch.cat([self.candidate_weights, torch.zeros_like(self.candidate_weights[:, :1])], 1)
+        return torch.cat([self.candidate_weights * (1.0 - self.keep), self.keep], 1)
 
 
 def luma(rgb: torch.Tensor) -> torch.Tensor:
     """``[N,3,H,W]`` → ``[N,1,H,W]`` BT.601 luminance."""
     r, g, b = rgb.unbind(1)
-    return (_LUMA[0] * r + _LUMA[1] * g + _LUMA[2] * b).unsqueeze(1)
-
-
-def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear resize; antialiased when shrinking so the low band holds no aliasing (the stylizer
-    uses it for the working resolution too, so F's band is exactly what the generator missed)."""
-    if tuple(images.shape[-2:]) == tuple(size):
-        return images
-    shrinking = size[0] < images.shape[-2] or size[1] < images.shape[-1]
-    return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=shrinking)
+    return (r * _LUMA[0]).add_(g, alpha=_LUMA[1]).add_(b, alpha=_LUMA[2]).unsqueeze(1)  # 3 passes, not 5
 
 
 def _apply_gains(images: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
@@ -182,15 +186,14 @@ class FusionNet(nn.Module):
         flat = candidates.flatten(0, 1)  # [N·K,3,h,w]
         if source_work is None or tuple(source_work.shape[-2:]) != work_size:
             source_work = resize(source, work_size)
-        to_gate = self._box_to_gate if full_work else (lambda images: resize(images, gate_size))
-        source_low, candidates_low = to_gate(source_work), to_gate(flat)  # [N,3,g,g'], [N·K,3,g,g']
+        source_low, candidates_low = self._to_gate(source_work, gate_size), self._to_gate(flat, gate_size)
         if previous is None:
             previous_low = torch.zeros_like(source_low)
             error_low = torch.zeros_like(source_low[:, :1])
         else:
             if flow_error is None:
                 raise ValueError("flow_error is required with previous")
-            previous_low, error_low = self._box_to_gate(previous), resize(flow_error, gate_size)
+            previous_low, error_low = self._to_gate(previous, gate_size), resize(flow_error, gate_size)
         mean_low = candidates_low.unflatten(0, (count, num_candidates)).mean(1)
         flag = torch.full_like(error_low, float(previous is not None))
         gate = self.gate(_channels_last(torch.cat([source_low, mean_low, previous_low, error_low, flag], 1)))
@@ -221,14 +224,14 @@ class FusionNet(nn.Module):
             new = (weights[:, :, None] * upsampled).sum(1)
             maps = maps[:, num_candidates:]
         else:
-            weights, new = torch.ones_like(source[:, :1]), upsampled[:, 0]
+            weights, new = source.new_ones(()).expand(count, 1, height, width), upsampled[:, 0]
         if not full_work:
             gains = maps[:, -4:]
             new = torch.addcmul(torch.addcmul(new, gains[:, :3], luma(source)), gains[:, 3:4], source)  # + D(S)
         if previous is None:
-            return FusionOutput(new, torch.cat([weights, torch.zeros_like(weights[:, :1])], 1))
+            return FusionOutput(new, weights, None)
         keep = maps[:, :1]
-        return FusionOutput(torch.lerp(new, previous, keep), torch.cat([weights * (1.0 - keep), keep], 1))
+        return FusionOutput(torch.lerp(new, previous, keep), weights, keep)
 
     def gate_size(self, height: int, width: int) -> tuple[int, int]:
         """The gate's grid for an output of ``height`` × ``width``: 1/gate_stride of it, rounded up,
@@ -236,15 +239,17 @@ class FusionNet(nn.Module):
         stride = self.config.gate_stride
         return max(2, math.ceil(height / stride)), max(2, math.ceil(width / stride))
 
-    def _box_to_gate(self, images: torch.Tensor) -> torch.Tensor:
-        """Output-size maps → the gate's grid by averaging gate_stride² blocks (a partial block at the
-        edge averages what it has); cheaper than an antialiased resize, and the gate only needs means."""
+    @staticmethod
+    def _to_gate(images: torch.Tensor, gate_size: tuple[int, int]) -> torch.Tensor:
+        """Maps at the output or working resolution → the gate's grid, by means of square blocks
+        (a partial block at the edge averages what it has): the gate only needs means, and block
+        means are cheaper than an antialiased resize.  Where no block size gives the grid (tiny
+        frames, a working resolution that is not a whole multiple of it), an antialiased resize."""
         height, width = images.shape[-2:]
-        size = self.gate_size(height, width)
-        stride = self.config.gate_stride
-        if size != (math.ceil(height / stride), math.ceil(width / stride)):  # tiny frames
-            return resize(images, size)
-        return F.avg_pool2d(images, stride, ceil_mode=True) if stride > 1 else images
+        factor = math.ceil(height / gate_size[0])
+        if (math.ceil(height / factor), math.ceil(width / factor)) == gate_size:
+            return block_mean(images, factor)
+        return resize(images, gate_size)
 
     def flops_per_pixel(self, num_candidates: int = 1) -> float:
         """FLOPs per output pixel (the worst case: a previous frame and a band to restore).

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from rtstyle.models import PRESETS, StyleGenerator
-from rtstyle.models.fusion import FLOW_ERROR_LIMIT, FUSION_PRESETS, MAX_KEEP, FusionConfig, FusionNet, resize
+from rtstyle.models.fusion import FLOW_ERROR_LIMIT, FUSION_PRESETS, MAX_KEEP, FusionConfig, FusionNet
+from rtstyle.models.resample import resize
 
 HEIGHT, WIDTH = 48, 64
 
