@@ -106,6 +106,19 @@ def test_any_number_of_candidates_and_batch() -> None:
     torch.testing.assert_close(out.weights.sum(1), torch.ones(2, 40, 56))
 
 
+@pytest.mark.parametrize(("size", "work"), [((45, 71), (23, 36)), ((62, 90), (25, 36)), ((7, 9), (4, 5))])
+def test_sizes_that_no_block_or_whole_factor_fits(size: tuple[int, int], work: tuple[int, int]) -> None:
+    """Odd frames and working resolutions take the general resampling path (no whole factor, gate
+    grids that no block size gives): F still fuses them, at the source's size, weights summing to 1."""
+    net = FusionNet().eval()
+    source, previous = torch.rand(1, 3, *size), torch.rand(1, 3, *size)
+    with torch.inference_mode():
+        out = net(source, torch.rand(1, 2, 3, *work), previous, torch.zeros(1, 1, 3, 4))
+    assert out.frame.shape == (1, 3, *size) and torch.isfinite(out.frame).all()
+    torch.testing.assert_close(out.weights.sum(1), torch.ones(1, *size))
+    assert out.weights[:, -1].max() <= MAX_KEEP + 1e-6
+
+
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_fusion_costs_at_most_15_percent_of_its_generator(preset: str) -> None:
     generator = StyleGenerator(PRESETS[preset])
