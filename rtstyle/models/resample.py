@@ -6,7 +6,7 @@ channels: ``upsample_bilinear2d`` costs ~0.14 ms per channel of a 640×360 outpu
 multiply-add over the same pixels.  When the factor is a whole number, bilinear enlargement is a
 fixed pair of weights per output phase, so here it is written as one ``lerp`` per phase and axis
 into a strided view of the output (3× faster, same values to float rounding), and block means as
-sums of strided views (1.6× faster).  That path is taken on the CPU without autograd; training,
+sums of strided views (2× faster).  That path is taken on the CPU without autograd; training,
 odd ratios and other devices take torch's kernels, which give the same numbers.
 """
 
