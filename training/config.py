@@ -79,6 +79,9 @@ class TrainConfig:
     w_dstats: float = option(0.0, "weight of feature statistics of D's features (style)")
     w_tv: float = option(0.0, "weight of total variation")
     w_temporal: float = option(1.0, "weight of the synthetic-motion temporal consistency loss")
+    w_scale: float = option(
+        0.0, "weight of scale consistency: G on the ½-size image vs G's output shrunk (strokes that survive --scale 0.5)"
+    )
     w_rec: float = option(1.0, "weight of the pixel reconstruction loss during warm-up")
     w_vgg_content: float = option(1.0, "weight of VGG perceptual content loss (only with --vgg-weights)")
     w_vgg_style: float = option(5.0, "weight of VGG Gram style loss (only with --vgg-weights)")

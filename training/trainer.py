@@ -3,7 +3,7 @@
 Per step every image of the batch gets a random style of the bank.  The generator's objective is
 
     L_G = w_adv·L_adv + w_cls·L_cls + w_nce·L_PatchNCE + w_struct·L_struct + w_swd·SW(patches) + w_dstats·L_Dstats
-          + w_tv·L_TV + w_temporal·L_temp [+ w_vgg_content·L_perc + w_vgg_style·L_Gram with VGG]
+          + w_tv·L_TV + w_temporal·L_temp + w_scale·L_scale [+ w_vgg_content·L_perc + w_vgg_style·L_Gram with VGG]
 
 and during the first ``warmup_steps`` it is ``w_rec·L1(G(x), x) + w_nce·L_PatchNCE + w_struct·L_struct`` so the GAN
 starts from a generator that already reproduces its input.  Checkpoints and resume live in
@@ -246,6 +246,7 @@ class Trainer:
             terms["dstats"] = (cfg.w_dstats, losses.feature_statistics_loss(fake_out.features, real_out.features))
         if cfg.w_tv:
             terms["tv"] = (cfg.w_tv, losses.total_variation_loss(stylized))
+        restyle = lambda image: self.generator(image, weights)  # noqa: E731
         if cfg.w_temporal:
             theta = losses.random_affine(
                 stylized.shape[0],
@@ -254,11 +255,12 @@ class Trainer:
                 max_scale=cfg.motion_scale,
                 device=self.device,
             )
-            restyle = lambda image: self.generator(image, weights)  # noqa: E731
             terms["temporal"] = (
                 cfg.w_temporal,
                 losses.temporal_consistency_loss(restyle, batch.content, stylized, theta),
             )
+        if cfg.w_scale:
+            terms["scale"] = (cfg.w_scale, losses.scale_consistency_loss(restyle, batch.content, stylized))
         if self.vgg is not None:
             terms.update(self._vgg_terms(batch, stylized))
         return terms

@@ -109,6 +109,22 @@ def test_temporal_loss_is_zero_for_motion_equivariant_stylization_only() -> None
     assert losses.temporal_consistency_loss(anchored, content, anchored(content), theta).item() > 0.05
 
 
+def test_scale_consistency_is_zero_for_scale_free_stylization_and_large_for_pixel_sized_strokes() -> None:
+    content = torch.nn.functional.interpolate(torch.rand(2, 3, 4, 4), size=32, mode="bilinear")  # smooth
+    identity = lambda x: x  # noqa: E731
+    assert losses.scale_consistency_loss(identity, content, content).item() < 1e-6
+    pointwise = lambda x: x.pow(2)  # noqa: E731 - commutes with shrinking (up to the filter)
+    assert losses.scale_consistency_loss(pointwise, content, pointwise(content)).item() < 0.01
+
+    def pixel_strokes(x: torch.Tensor) -> torch.Tensor:
+        """A texture one pixel wide at whatever size it is painted: gone once shrunk, back at ½."""
+        rows = torch.arange(x.shape[-2])[:, None]
+        cols = torch.arange(x.shape[-1])[None, :]
+        return x + 0.2 * ((rows + cols) % 2 * 2 - 1).to(x.dtype)
+
+    assert losses.scale_consistency_loss(pixel_strokes, content, pixel_strokes(content)).item() > 0.15
+
+
 def test_sliced_wasserstein_is_near_zero_for_the_painting_itself_and_large_for_a_flat_image() -> None:
     torch.manual_seed(0)
     painting = torch.rand(1, 3, 48, 48).pow(2)

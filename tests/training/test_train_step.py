@@ -63,7 +63,7 @@ def test_discriminator_step_leaves_the_generator_untouched(dataset: dict[str, Pa
 
 @pytest.mark.parametrize("warmup", [True, False])
 def test_generator_step_reaches_generator_and_nce_heads_only(dataset: dict[str, Path], warmup: bool) -> None:
-    trainer = make_trainer(tiny_config(dataset, w_tv=0.1, w_dstats=0.1))
+    trainer = make_trainer(tiny_config(dataset, w_tv=0.1, w_dstats=0.1, w_scale=1.0))
     batch = trainer.sample_batch()
     with torch.no_grad():
         fake = trainer.generator(batch.content, trainer.style_weights(batch.styles))
@@ -77,7 +77,7 @@ def test_generator_step_reaches_generator_and_nce_heads_only(dataset: dict[str, 
     expected = (
         {"g_nce", "g_struct", "g_rec"}
         if warmup
-        else {"g_nce", "g_struct", "g_adv", "g_cls", "g_swd", "g_temporal", "g_tv", "g_dstats"}
+        else {"g_nce", "g_struct", "g_adv", "g_cls", "g_swd", "g_temporal", "g_tv", "g_dstats", "g_scale"}
     )
     assert expected <= set(scalars) and ("g_adv" in scalars) is not warmup
     assert all(torch.isfinite(torch.tensor(v)) for v in scalars.values())
