@@ -94,14 +94,15 @@ def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _with_weights(stylizer: Stylizer, index: int) -> None:
+def select_style(stylizer: Stylizer, index: int, **changes: object) -> None:
+    """Style ``index`` alone (plus any other setting ``changes``), with F's state dropped."""
     weights = np.zeros(len(stylizer.style_names), np.float32)
     weights[index] = 1.0
-    stylizer.update(style_weights=weights)
+    stylizer.update(style_weights=weights, **changes)
     stylizer.reset()
 
 
-def _each_alone(stylizer: Stylizer, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+def stylize_each_alone(stylizer: Stylizer, images: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Stylize unrelated images: no image may reuse the previous one through F's state."""
     outputs = []
     for image in images:
@@ -130,8 +131,8 @@ def evaluate(
     sheet_rows = [[labelled(np.full((SHEET_TILE, SHEET_TILE, 3), 255, np.uint8), "content")]]
     stylized_per_style: list[list[np.ndarray]] = []
     for index, name in enumerate(stylizer.style_names):
-        _with_weights(stylizer, index)
-        outputs = _each_alone(stylizer, images)
+        select_style(stylizer, index)
+        outputs = stylize_each_alone(stylizer, images)
         stylized_per_style.append(outputs)
         painting = paintings.get(name)
         reference = painting if painting is not None else stylizer.bank.thumbnails.get(name)

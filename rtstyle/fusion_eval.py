@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from rtstyle.contact_sheet import grid, labelled
+from rtstyle.evaluation import select_style, stylize_each_alone
 from rtstyle.metrics.ssim import ssim_luminance
 from rtstyle.metrics.temporal import warping_error
 from rtstyle.stylizer import Stylizer
@@ -72,20 +73,11 @@ class FusionReport:
         return "\n".join(lines) + "\n"
 
 
-def _select(stylizer: Stylizer, index: int, **changes: object) -> None:
-    weights = np.zeros(len(stylizer.style_names), np.float32)
-    weights[index] = 1.0
-    stylizer.update(style_weights=weights, **changes)
-    stylizer.reset()
-
-
 def _timed(stylizer: Stylizer, images: Sequence[np.ndarray], independent: bool) -> tuple[list[np.ndarray], float]:
-    """Stylize each image (resetting F's state between unrelated images); mean ms per image."""
-    outputs, started = [], time.perf_counter()
-    for image in images:
-        if independent:
-            stylizer.reset()
-        outputs.append(stylizer(image))
+    """Stylize the images (``independent``: unrelated images, F's state dropped between them), with
+    the mean ms per image."""
+    started = time.perf_counter()
+    outputs = stylize_each_alone(stylizer, images) if independent else [stylizer(image) for image in images]
     return outputs, (time.perf_counter() - started) * 1000.0 / max(1, len(images))
 
 
@@ -93,12 +85,12 @@ def detail_scores(stylizer: Stylizer, images: Sequence[np.ndarray], scale: float
     """Per style: how close the generator at ``scale`` (+ F) comes to the generator at full resolution."""
     scores = []
     for index, name in enumerate(stylizer.style_names):
-        _select(stylizer, index, scale=1.0, fusion=False)
+        select_style(stylizer, index, scale=1.0, fusion=False)
         stylizer(images[0])  # warm-up: first-call allocations are not the model's cost
         full, ms_full = _timed(stylizer, images, independent=True)
-        _select(stylizer, index, scale=scale, fusion=False)
+        select_style(stylizer, index, scale=scale, fusion=False)
         upsampled, _ = _timed(stylizer, images, independent=True)
-        _select(stylizer, index, scale=scale, fusion=True)
+        select_style(stylizer, index, scale=scale, fusion=True)
         stylizer(images[0])
         fused, ms_fused = _timed(stylizer, images, independent=True)
         scores.append(DetailScores(
@@ -115,9 +107,9 @@ def flicker_scores(stylizer: Stylizer, clip: str, frames: Sequence[np.ndarray], 
     source = warping_error(frames, frames)
     scores = []
     for index, name in enumerate(stylizer.style_names):
-        _select(stylizer, index, scale=1.0, fusion=False)
+        select_style(stylizer, index, scale=1.0, fusion=False)
         generator, _ = _timed(stylizer, frames, independent=False)
-        _select(stylizer, index, scale=scale, fusion=True)
+        select_style(stylizer, index, scale=scale, fusion=True)
         fused, _ = _timed(stylizer, frames, independent=False)
         scores.append(FlickerScores(clip, name, source, warping_error(frames, generator), warping_error(frames, fused)))
     return scores
@@ -132,9 +124,9 @@ def weight_map(weights: np.ndarray) -> np.ndarray:
 
 def fusion_sheet(stylizer: Stylizer, frames: Sequence[np.ndarray], style: int, scale: float, width: int = 320) -> np.ndarray:
     """Rows of consecutive frames: source | per-frame G | G at ``scale`` + F | F's weights."""
-    _select(stylizer, style, scale=1.0, fusion=False)
+    select_style(stylizer, style, scale=1.0, fusion=False)
     generator = [stylizer(f) for f in frames]
-    _select(stylizer, style, scale=scale, fusion=True)
+    select_style(stylizer, style, scale=scale, fusion=True)
     rows = []
     for index, (frame, plain) in enumerate(zip(frames, generator, strict=True)):
         fused = stylizer(frame)
