@@ -163,12 +163,14 @@ def run_eval(args: argparse.Namespace) -> int:
 def _evaluate_fusion(
     stylizer: Stylizer, content: Sequence[Path], videos: Sequence[Path], args: argparse.Namespace
 ) -> tuple[FusionReport, np.ndarray]:
-    """The fusion section: detail at ``--fusion-scale`` on the images, flicker on every clip, a sheet."""
+    """The fusion section: detail at ``--fusion-scale`` on the images and on every clip, flicker on
+    every clip, a sheet."""
     images = [shrink(read_image(p), args.max_side) for p in content]
     report = FusionReport(stylizer.bank.name, args.fusion_scale, detail_scores(stylizer, images, args.fusion_scale))
     sheet_frames: list[np.ndarray] = []
     for video in videos:
         frames = [f.rgb for f in islice(VideoReader(video).frames(), args.max_frames)]
+        report.detail += detail_scores(stylizer, frames, args.fusion_scale, source=video.name, sequence=True)
         report.flicker += flicker_scores(stylizer, video.name, frames, args.fusion_scale)
         sheet_frames = sheet_frames or frames[len(frames) // 2 : len(frames) // 2 + 4]
     sheet_frames = sheet_frames or images[:2]

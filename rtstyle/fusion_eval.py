@@ -3,6 +3,8 @@
 - **Detail**: per style, luma SSIM between the generator at full resolution and (a) the generator
   at ``scale`` simply upsampled, (b) the generator at ``scale`` + F; with the time per frame of
   each way.  F should bring (b) close to the full-resolution output at a fraction of its time.
+  Measured on the photos (each alone) and on every clip (played in order, F's state carried from
+  frame to frame as in ``convert``, so what F keeps from earlier frames counts too).
 - **Flicker**: per clip and style, the temporal warping error (:mod:`rtstyle.metrics.temporal`)
   of per-frame generator output and of generator + F, and their ratio.
 - **Sheet**: consecutive frames of a clip — source, per-frame generator, generator + F, and F's
@@ -30,6 +32,7 @@ PALETTE = np.array([[230, 60, 40], [40, 110, 230], [40, 170, 70], [240, 190, 30]
 
 @dataclass
 class DetailScores:
+    source: str  # "photos", or the clip's file name
     style: str
     scale: float
     ssim_upsampled: float  # G at scale, upsampled, vs G at full resolution
@@ -62,9 +65,10 @@ class FusionReport:
         lines = [f"## Fusion network F of `{self.bank}`", "",
                  f"Detail: the generator at {self.scale:g}× resolution, luma SSIM against the generator at full "
                  "resolution, and time per frame on this machine.", "",
-                 "| style | SSIM upsampled | SSIM with F ↑ | ms full res | ms at scale + F |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| {d.style} | {d.ssim_upsampled:.3f} | {d.ssim_fused:.3f} | {d.ms_full:.1f} | {d.ms_fused:.1f} |"
-                  for d in self.detail]
+                 "| on | style | SSIM upsampled | SSIM with F ↑ | ms full res | ms at scale + F |",
+                 "|---|---|---:|---:|---:|---:|"]
+        lines += [f"| {d.source} | {d.style} | {d.ssim_upsampled:.3f} | {d.ssim_fused:.3f} | {d.ms_full:.1f} "
+                  f"| {d.ms_fused:.1f} |" for d in self.detail]
         lines += ["", "Flicker: temporal warping error (lower is steadier) of per-frame generator output and of "
                   "generator + F; F's target is a ratio ≤ 0.5.", "",
                   "| clip | style | source (floor) | generator | with F | ratio |", "|---|---|---:|---:|---:|---:|"]
@@ -81,20 +85,24 @@ def _timed(stylizer: Stylizer, images: Sequence[np.ndarray], independent: bool) 
     return outputs, (time.perf_counter() - started) * 1000.0 / max(1, len(images))
 
 
-def detail_scores(stylizer: Stylizer, images: Sequence[np.ndarray], scale: float) -> list[DetailScores]:
-    """Per style: how close the generator at ``scale`` (+ F) comes to the generator at full resolution."""
+def detail_scores(stylizer: Stylizer, images: Sequence[np.ndarray], scale: float,
+                  source: str = "photos", sequence: bool = False) -> list[DetailScores]:
+    """Per style: how close the generator at ``scale`` (+ F) comes to the generator at full resolution
+    on ``images`` — unrelated photos, or (``sequence``) a clip's frames in order with F's state kept."""
+    independent = not sequence
     scores = []
     for index, name in enumerate(stylizer.style_names):
         select_style(stylizer, index, scale=1.0, fusion=False)
         stylizer(images[0])  # warm-up: first-call allocations are not the model's cost
-        full, ms_full = _timed(stylizer, images, independent=True)
+        full, ms_full = _timed(stylizer, images, independent)
         select_style(stylizer, index, scale=scale, fusion=False)
-        upsampled, _ = _timed(stylizer, images, independent=True)
+        upsampled, _ = _timed(stylizer, images, independent)
         select_style(stylizer, index, scale=scale, fusion=True)
         stylizer(images[0])
-        fused, ms_fused = _timed(stylizer, images, independent=True)
+        stylizer.reset()  # the warm-up frame must not become a clip's previous frame
+        fused, ms_fused = _timed(stylizer, images, independent)
         scores.append(DetailScores(
-            name, scale,
+            source, name, scale,
             float(np.mean([ssim_luminance(u, f) for u, f in zip(upsampled, full, strict=True)])),
             float(np.mean([ssim_luminance(g, f) for g, f in zip(fused, full, strict=True)])),
             ms_full, ms_fused,

@@ -367,10 +367,13 @@ def test_eval_of_a_bank_with_fusion_adds_its_section_and_sheet(tmp_path: Path, c
     assert code == 0, capsys.readouterr().err
     report = (out / "report.md").read_text()
     assert "## Fusion network F" in report
-    flicker_rows = [line for line in report.splitlines() if line.startswith(("| clip.mp4", "| second.mp4"))]
+    fusion = report[report.index("## Fusion network F"):]
+    detail, flicker = fusion.split("Flicker:")
+    detail_sources = [line.split("|")[1].strip() for line in detail.splitlines() if line.startswith("| ")][1:]
+    # per style: the photos, and each clip played in order
+    assert sorted(detail_sources) == sorted(["photos", "clip.mp4", "second.mp4"] * 2)
+    flicker_rows = [line for line in flicker.splitlines() if line.startswith(("| clip.mp4", "| second.mp4"))]
     assert len(flicker_rows) == 4  # two clips × two styles
-    detail_rows = [line for line in report.splitlines() if line.startswith(("| ink |", "| ember |"))]
-    assert len(detail_rows) == 4  # the main table and the detail table, per style
     sheet = read_image(out / "fusion_sheet.png")
     assert sheet.shape[1] == 4 * 320  # source, generator, generator + F, weights
 
