@@ -16,6 +16,11 @@ Two things in the runtime generator are right for eager torch but wrong in an ex
   generator's own padding sees a multiple of the stride and does nothing; the crop back to the
   input size is a ``Slice`` on the symbolic size.  Frames below ``min_size`` are padded by the
   runtime before the graph (the graph declares ``min_size`` in its metadata).
+
+The graph is one level of the generator: a bank with a scale pyramid (``pyramid_base``) runs it
+once per octave, and the runtime composes the octaves around whichever backend runs it, because
+how many octaves there are depends on the frame size, which a graph with dynamic height and width
+cannot branch on.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ class ExportGraph(nn.Module):
     def forward(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         height, width = image.shape[-2], image.shape[-1]
         padded = F.pad(image, (0, (-width) % self.stride, 0, (-height) % self.stride), mode="replicate")
-        return self.generator(padded, style_weights)[..., :height, :width]
+        return self.generator.level(padded, style_weights)[..., :height, :width]
 
 
 def _with_export_norms(generator: StyleGenerator) -> StyleGenerator:

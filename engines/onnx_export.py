@@ -66,7 +66,8 @@ def export_onnx(bank: StyleBank, destination: Path, *, opset: int = DEFAULT_OPSE
         "format": METADATA_FORMAT, "export_version": str(EXPORT_VERSION), "rtstyle_version": __version__,
         "bank_sha256": bank_fingerprint(bank), "style_names": json.dumps(bank.style_names),
         "stride": str(stride), "min_size": str(min_size),
-        "outside_graph": "strength, keep_colors, working-resolution resize and the fusion network F are applied by the runtime",
+        "outside_graph": "strength, keep_colors, working-resolution resize, the scale pyramid and the fusion network F "
+                         "are applied by the runtime",
     }
     onnx.helper.set_model_props(model, metadata)
     onnx.checker.check_model(model)

@@ -150,7 +150,7 @@ def bench_models(
                 x_in = x.contiguous(memory_format=stylizer.memory_format)
                 weights = torch.ones(batch, 1, device=torch_device, dtype=torch_dtype)
                 if "model" in modes:
-                    seconds = _median_synced(lambda: stylizer.backend(x_in, weights), torch_device, budget_s)
+                    seconds = _median_synced(lambda: stylizer.generate(x_in, weights), torch_device, budget_s)
                     rows.append(BenchRow(preset, resolution, "model", seconds / batch, cost, backend))
                 if "stylize" in modes:
                     seconds = median_seconds(lambda: stylizer(frames), budget_s=budget_s)

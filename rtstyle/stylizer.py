@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -31,6 +32,7 @@ from rtstyle.device import pick_device, pick_dtype
 from rtstyle.errors import InputError
 from rtstyle.fusion_runtime import TemporalFusion
 from rtstyle.models.fusion import FusionOutput
+from rtstyle.models.pyramid import Level, scale_pyramid
 from rtstyle.models.resample import resize
 from rtstyle.mixing import normalize_weights
 from rtstyle.motion import Motion, MotionTracker
@@ -98,6 +100,9 @@ class Stylizer:
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
         self.backend = backend if isinstance(backend, Backend) else create_backend(backend, bank, self.device, self.dtype)
+        base = bank.config.pyramid_base
+        # Backends run one level of G; a scale pyramid runs it once per octave around them.
+        self.generate: Level = partial(scale_pyramid, self.backend, base=base) if base else self.backend
         self.memory_format = self.backend.memory_format
         self.generator = self.backend.generator
         if self.device.type == "cuda":
@@ -208,7 +213,7 @@ class Stylizer:
         regions = settings.regions
         mixes = regions.style_weights if regions is not None else (settings.style_weights,)
         candidates = [  # one generator output per region (or one for the mix), each [N,3,h,w]
-            self.backend(model_input, torch.from_numpy(mix).to(self.device, self.dtype).expand(count, -1))
+            self.generate(model_input, torch.from_numpy(mix).to(self.device, self.dtype).expand(count, -1))
             for mix in mixes
         ]
         if self.uses_fusion(settings):

@@ -16,10 +16,10 @@ TINY_CONFIG = GeneratorConfig(num_styles=2, channels=(4, 8), num_residual_blocks
 TINY_STYLES = ["ink", "ember"]
 
 
-def tiny_bank(num_styles: int = 2, seed: int = 0) -> StyleBank:
+def tiny_bank(num_styles: int = 2, seed: int = 0, pyramid_base: int = 0) -> StyleBank:
     """A bank whose styles visibly differ: random per-style norm affines."""
     torch.manual_seed(seed)
-    config = GeneratorConfig(**{**TINY_CONFIG.to_dict(), "num_styles": num_styles})
+    config = GeneratorConfig(**{**TINY_CONFIG.to_dict(), "num_styles": num_styles, "pyramid_base": pyramid_base})
     generator = StyleGenerator(config)
     with torch.no_grad():
         for module in generator.modules():

@@ -51,6 +51,10 @@ class TrainConfig:
     sample_size: int = option(256, "side of each tile of the sample sheets")
     # Architecture
     preset: str = option("fast", "generator architecture preset", choices=("fast", "quality"))
+    pyramid_base: int = option(
+        0, "scale pyramid: run G at every octave down to this shorter side and compose the outputs, "
+        "so G at 1/2 resolution paints its full-resolution picture less the finest octave (0: off)"
+    )
     d_channels: int = option(32, "discriminator base width")
     d_scales: int = option(2, "discriminator scales (image, 1/2, 1/4, ...)")
     d_downsamples: int = option(3, "stride-2 layers per discriminator scale (sets the patch size)")
@@ -156,6 +160,8 @@ class TrainConfig:
         for key in positive:
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1")
+        if self.pyramid_base < 0:
+            raise ValueError("pyramid_base must be >= 0 (0: no scale pyramid)")
         if self.fusion_steps < 0 or self.joint_steps < 0:
             raise ValueError("fusion_steps and joint_steps must be >= 0")
         if not self.fusion_scales or any(not 0.0 < f <= 1.0 for f in self.fusion_scales):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -63,7 +63,8 @@ class Trainer:
         self.num_styles = len(paintings)
         self.step = 0
         torch.manual_seed(config.seed)
-        self.generator = StyleGenerator(preset_config(config.preset, self.num_styles)).to(device)
+        architecture = replace(preset_config(config.preset, self.num_styles), pyramid_base=config.pyramid_base)
+        self.generator = StyleGenerator(architecture).to(device)
         self.discriminator = MultiScaleDiscriminator(
             self.num_styles, config.d_channels, config.d_downsamples, config.d_scales
         ).to(device)
@@ -224,11 +225,13 @@ class Trainer:
     def _content_terms(self, batch: Batch, weights: torch.Tensor) -> tuple[dict, torch.Tensor]:
         """G(x), PatchNCE between G's encodings of x and of G(x) (one tap, two forwards), structure."""
         cfg = self.config
-        with tap_features(self.nce_modules) as taps:
+        with tap_features(self.nce_modules) as source_taps:
             stylized = self.generator(batch.content, weights)
-            self.generator(stylized, weights)
-        count = len(self.nce_modules)
-        nce = patch_nce(self.mlp, taps[:count], taps[count:], cfg.nce_patches, cfg.nce_temperature)
+        with tap_features(self.nce_modules) as stylized_taps:
+            self.generator.level(stylized, weights)  # encoder features only: one level is enough
+        # With a scale pyramid G runs once per octave, the finest first: its features are the first.
+        source_taps = source_taps[: len(self.nce_modules)]
+        nce = patch_nce(self.mlp, source_taps, stylized_taps, cfg.nce_patches, cfg.nce_temperature)
         structure = losses.structure_loss(stylized.float(), batch.content)
         return {"nce": (cfg.w_nce, nce), "struct": (cfg.w_struct, structure)}, stylized
 

@@ -44,6 +44,9 @@ AUTO_ORDER: dict[str, tuple[str, ...]] = {
 class Backend(ABC):
     """Runs G(x, w): ``images`` ``[N,3,H,W]`` in [0,1] and ``style_weights`` ``[N,S]`` on the device.
 
+    It runs one level of G (:meth:`StyleGenerator.level`): the whole generator, unless the bank
+    has a scale pyramid, which the stylizer composes around the backend, one call per octave.
+
     ``name`` is set by :func:`register_backend`.  ``generator`` is the torch module (on the
     device for the torch backend, on the CPU otherwise) so callers can ask it for its stride,
     minimum size and cost; ``memory_format`` is the layout the backend wants its input in (the

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from rtstyle.backends.cuda_graphs import CudaGraphRunner
+from rtstyle.backends.cuda_graphs import MAX_GRAPHS, CudaGraphRunner
 from rtstyle.backends.registry import Backend, register_backend
 from rtstyle.stylefile import StyleBank
 
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 COMPILE_ENV = "RTSTYLE_TORCH_COMPILE"
 #: ``RTSTYLE_CUDA_GRAPHS=0`` turns CUDA graph replay off (debugging, profilers).
 CUDA_GRAPHS_ENV = "RTSTYLE_CUDA_GRAPHS"
+#: Octaves a scale pyramid runs for the largest frames it meets (8K with a base of 32 is 7).
+PYRAMID_OCTAVES = 8
 
 
 @register_backend("torch")
@@ -49,12 +51,14 @@ class TorchBackend(Backend):
             torch.backends.cudnn.benchmark = True
         self.compiled = _env_flag(COMPILE_ENV, False) if compile is None else compile
         use_graphs = on_cuda and (_env_flag(CUDA_GRAPHS_ENV, True) if cuda_graphs is None else cuda_graphs)
-        model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = self.generator
+        model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = self.generator.level
         if self.compiled:
             # dynamic=False: one specialised kernel set per frame size, as with CUDA graphs.
-            model = torch.compile(self.generator, dynamic=False)
+            model = torch.compile(self.generator.level, dynamic=False)
         self.cuda_graphs = use_graphs
-        self._run = CudaGraphRunner(model) if use_graphs else model
+        # A scale pyramid calls the level once per octave, each its own shape (and graph).
+        graphs = MAX_GRAPHS * PYRAMID_OCTAVES if bank.config.pyramid_base else MAX_GRAPHS
+        self._run = CudaGraphRunner(model, graphs) if use_graphs else model
 
     def __call__(self, images: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         return self._run(images.to(self.dtype), style_weights.to(self.dtype))

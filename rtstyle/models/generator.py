@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rtstyle.models.blocks import ConvNormAct, ResidualBlock, UpsampleConvNormAct
+from rtstyle.models.pyramid import scale_pyramid
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class GeneratorConfig:
     resolution ``len(channels) - 1`` times after the stem.  ``stem_stride=2`` runs the whole
     network at half resolution and upsamples once just before the RGB head: on CPUs the cost of
     a small network is dominated by its full-resolution layers (memory traffic, not FLOPs).
+    ``pyramid_base > 0`` runs the network at every octave of the image down to a shorter side
+    below ``2 * pyramid_base`` and composes the outputs as a Laplacian pyramid
+    (:mod:`rtstyle.models.pyramid`), so the output at ½ resolution is the full-resolution output
+    less its finest octave; 0 runs it once.
     """
 
     num_styles: int = 1
@@ -35,6 +40,7 @@ class GeneratorConfig:
     num_residual_blocks: int = 5
     outer_kernel: int = 9
     stem_stride: int = 1
+    pyramid_base: int = 0
 
     def __post_init__(self) -> None:
         # JSON gives lists; keep a tuple so configs compare equal and stay hashable.
@@ -49,6 +55,8 @@ class GeneratorConfig:
             raise ValueError("num_residual_blocks must be >= 0")
         if self.stem_stride not in (1, 2):
             raise ValueError("stem_stride must be 1 or 2")
+        if self.pyramid_base < 0:
+            raise ValueError("pyramid_base must be >= 0 (0: no scale pyramid)")
 
     @property
     def stride(self) -> int:
@@ -121,6 +129,13 @@ class StyleGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         # x: [N,3,H,W] in [0,1]; style_weights: [N,S] → [N,3,H,W] in [0,1]
+        if self.config.pyramid_base:
+            return scale_pyramid(self.level, x, style_weights, self.config.pyramid_base)
+        return self.level(x, style_weights)
+
+    def level(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+        """The network once, at the input's own resolution: the whole generator without a scale
+        pyramid, one octave of it with one (what backends and exported graphs run)."""
         height, width = x.shape[-2:]
         centred = self._pad_to_stride(x) * 2.0 - 1.0
         y = self.stem(centred, style_weights)
@@ -149,7 +164,8 @@ class StyleGenerator(nn.Module):
         return F.pad(x, (0, target_w - width, 0, target_h - height), mode="replicate")
 
     def flops_per_pixel(self) -> float:
-        """Multiply-adds ×2 per output pixel (convolutions only), for the benchmark tables."""
+        """Multiply-adds ×2 per output pixel (convolutions only), for the benchmark tables; with a
+        scale pyramid, its bound of 4/3 of one level (the octaves below add ¼ + 1/16 + …)."""
         cfg = self.config
         widths, k = cfg.channels, cfg.outer_kernel
         inner = 2.0 * 3 * widths[0] * k * k  # stem, per pixel of its output
@@ -159,4 +175,5 @@ class StyleGenerator(nn.Module):
         inner += cfg.num_residual_blocks * 2 * (2.0 * widths[-1] ** 2 * 9) / 4 ** (len(widths) - 1)
         head_inputs = widths[0] + (3 if cfg.stem_stride > 1 else 0)
         head = 2.0 * head_inputs * 3 * k * k  # always at full resolution
-        return inner / cfg.stem_stride**2 + head
+        one_level = inner / cfg.stem_stride**2 + head
+        return one_level * 4.0 / 3.0 if cfg.pyramid_base else one_level

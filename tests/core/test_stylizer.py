@@ -9,6 +9,7 @@ import torch
 from factories import tiny_bank
 from rtstyle.color import rgb_to_ycbcr
 from rtstyle.errors import InputError
+from rtstyle.models.resample import resize
 from rtstyle.stylizer import Stylizer, StylizerSettings, working_size
 
 
@@ -143,3 +144,22 @@ def test_cuda_half_precision_matches_cpu(dtype: str) -> None:
     gpu = Stylizer(bank, device="cuda", dtype=dtype)
     assert gpu.memory_format == torch.channels_last
     assert np.abs(gpu(frames).astype(np.int16) - reference).mean() < 3
+
+
+def test_a_scale_pyramid_bank_gives_its_generators_own_output_at_every_scale() -> None:
+    """The stylizer composes the pyramid around the backend (which runs one level): same frame as
+    the generator itself, and at ½ resolution the generator's own ½ output enlarged."""
+    bank = tiny_bank(2, pyramid_base=8)
+    stylizer = Stylizer(bank, device="cpu", dtype="float32")
+    frame = np.random.default_rng(5).integers(0, 255, (64, 48, 3), dtype=np.uint8)
+    generator = bank.build_generator().eval()
+    source = torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255.0
+    weights = torch.tensor([[1.0, 0.0]])
+    with torch.no_grad():
+        expected = generator(source, weights)
+        assert (expected - generator.level(source, weights)).abs().mean() > 0.01  # the pyramid is not a no-op
+        expected_half = resize(generator(resize(source, (32, 24)), weights), (64, 48))
+    for scale, reference in ((1.0, expected), (0.5, expected_half)):
+        stylizer.update(scale=scale)
+        wanted = (reference[0].permute(1, 2, 0) * 255.0).round().numpy()
+        assert np.abs(stylizer(frame).astype(np.float32) - wanted).max() <= 1

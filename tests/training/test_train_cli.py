@@ -91,12 +91,14 @@ def test_train_writes_a_style_bank_the_runtime_loads_and_resume_continues(datase
     } <= names
     assert json.loads((run_dir / "config.json").read_text())["style_names"] == ["stripes", "dots"]
 
-    assert main(["--resume", str(run_dir), "--steps", "5"]) == 0
+    # A run continued with a scale pyramid keeps its weights (the pyramid adds none) and says so in the bank.
+    assert main(["--resume", str(run_dir), "--steps", "5", "--pyramid-base", "16"]) == 0
     state = torch.load(run_dir / CHECKPOINT_NAME, weights_only=True)
     assert state["step"] == 5
     assert max(float(s["step"]) for s in state["opt_g"]["state"].values()) == 5.0
     assert [row["step"] for row in state["extra"]["history"]] == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert load_style_bank(out).training["steps"] == 5
+    assert load_style_bank(out).config.pyramid_base == 16
     assert "wrote" in capsys.readouterr().out
 
 

@@ -61,9 +61,12 @@ def test_discriminator_step_leaves_the_generator_untouched(dataset: dict[str, Pa
     assert {"d_adv", "d_cls", "d_style_acc"} <= set(scalars)
 
 
+@pytest.mark.parametrize("pyramid_base", [0, 8])
 @pytest.mark.parametrize("warmup", [True, False])
-def test_generator_step_reaches_generator_and_nce_heads_only(dataset: dict[str, Path], warmup: bool) -> None:
-    trainer = make_trainer(tiny_config(dataset, w_tv=0.1, w_dstats=0.1, w_scale=1.0))
+def test_generator_step_reaches_generator_and_nce_heads_only(dataset: dict[str, Path], warmup: bool,
+                                                             pyramid_base: int) -> None:
+    trainer = make_trainer(tiny_config(dataset, w_tv=0.1, w_dstats=0.1, w_scale=1.0, pyramid_base=pyramid_base))
+    assert trainer.generator.config.pyramid_base == pyramid_base
     batch = trainer.sample_batch()
     with torch.no_grad():
         fake = trainer.generator(batch.content, trainer.style_weights(batch.styles))
