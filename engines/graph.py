@@ -38,9 +38,9 @@ from rtstyle.models.blocks import ConditionalInstanceNorm
 class ExportInstanceNorm(ConditionalInstanceNorm):
     """Conditional instance norm as unit-affine ``InstanceNormalization`` + per-sample affine."""
 
-    def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
-        # x: [N,C,H,W], style_weights: [N,S]
-        gamma, beta = self.mixed_affine(style_weights)  # [N,C] each
+    def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        # x: [N,C,H,W], code: [N,S] style weights or [N,D] style vectors
+        gamma, beta = self.mixed_affine(code)  # [N,C] each
         normalized = F.instance_norm(x, eps=self.eps)
         return normalized * gamma[:, :, None, None] + beta[:, :, None, None]
 
@@ -66,8 +66,8 @@ def _with_export_norms(generator: StyleGenerator) -> StyleGenerator:
     targets = [(parent, name, child) for parent in exported.modules() for name, child in parent.named_children()
                if type(child) is ConditionalInstanceNorm]
     for parent, name, child in targets:
-        num_styles, channels = child.gamma.shape
-        replacement = ExportInstanceNorm(channels, num_styles, eps=child.eps)
+        code_dim, channels = child.gamma.shape
+        replacement = ExportInstanceNorm(channels, code_dim, eps=child.eps, with_base=child.with_base)
         replacement.load_state_dict(child.state_dict())
         setattr(parent, name, replacement)
     return exported

@@ -16,16 +16,21 @@ TINY_CONFIG = GeneratorConfig(num_styles=2, channels=(4, 8), num_residual_blocks
 TINY_STYLES = ["ink", "ember"]
 
 
-def tiny_bank(num_styles: int = 2, seed: int = 0, pyramid_base: int = 0) -> StyleBank:
-    """A bank whose styles visibly differ: random per-style norm affines."""
+def tiny_bank(num_styles: int = 2, seed: int = 0, pyramid_base: int = 0, style_dim: int = 0) -> StyleBank:
+    """A bank whose styles visibly differ: random per-style norm affines (or, with ``style_dim``,
+    random style vectors and projection tables)."""
     torch.manual_seed(seed)
-    config = GeneratorConfig(**{**TINY_CONFIG.to_dict(), "num_styles": num_styles, "pyramid_base": pyramid_base})
+    config = GeneratorConfig(
+        **{**TINY_CONFIG.to_dict(), "num_styles": num_styles, "pyramid_base": pyramid_base, "style_dim": style_dim}
+    )
     generator = StyleGenerator(config)
     with torch.no_grad():
         for module in generator.modules():
             if isinstance(module, ConditionalInstanceNorm):
-                module.gamma.normal_(1.0, 0.5)
+                module.gamma.normal_(0.0 if style_dim else 1.0, 0.5)
                 module.beta.normal_(0.0, 0.5)
+        if style_dim:
+            generator.style_vectors.normal_()
     names = (TINY_STYLES + [f"style{i}" for i in range(len(TINY_STYLES), num_styles)])[:num_styles]
     rng = np.random.default_rng(seed)
     thumbnails = {name: rng.integers(0, 255, (96, 96, 3), dtype=np.uint8) for name in names}

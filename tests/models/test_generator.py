@@ -112,3 +112,54 @@ def test_config_round_trip_and_rejects_unknown_keys() -> None:
         GeneratorConfig.from_dict({**config.to_dict(), "evil": 1})
     with pytest.raises(ValueError):
         GeneratorConfig(channels=(8, 0))
+
+
+VECTOR = GeneratorConfig(num_styles=3, channels=(4, 8), num_residual_blocks=1, outer_kernel=3, style_dim=5)
+
+
+def _vector_generator(seed: int = 0) -> StyleGenerator:
+    torch.manual_seed(seed)
+    generator = StyleGenerator(VECTOR).eval()
+    with torch.no_grad():
+        generator.style_vectors.normal_()
+        for module in generator.modules():
+            if isinstance(module, ConditionalInstanceNorm):
+                module.gamma.normal_(0.0, 0.3)
+                module.beta.normal_(0.0, 0.3)
+    return generator.requires_grad_(False)
+
+
+def test_untrained_vector_generator_ignores_the_style() -> None:
+    # Zero projection tables: every style vector gives plain instance norm.
+    generator = StyleGenerator(VECTOR).eval()
+    with torch.no_grad():
+        generator.style_vectors.normal_()
+    x = torch.rand(1, 3, 24, 24)
+    a = generator(x, torch.tensor([[1.0, 0.0, 0.0]]))
+    b = generator(x, torch.tensor([[0.0, 0.0, 1.0]]))
+    assert torch.allclose(a, b)
+
+
+def test_vector_styles_are_stored_vectors_and_mix_as_vectors() -> None:
+    generator = _vector_generator()
+    x = torch.rand(2, 3, 24, 32)
+    weights = torch.tensor([[0.25, 0.75, 0.0], [0.0, 0.0, 1.0]])
+    mixed_vectors = weights @ generator.style_vectors
+    assert torch.allclose(generator(x, weights), generator.paint(x, mixed_vectors), atol=1e-6)
+    assert generator.state_dict()["style_vectors"].shape == (3, 5)
+    # Different stored vectors paint differently once the projection is trained.
+    one = generator(x[:1], torch.tensor([[1.0, 0.0, 0.0]]))
+    two = generator(x[:1], torch.tensor([[0.0, 1.0, 0.0]]))
+    assert float((one - two).abs().mean()) > 1e-3
+
+
+def test_vector_norm_affine_is_linear_in_the_code() -> None:
+    norm = ConditionalInstanceNorm(6, 4, with_base=True)
+    with torch.no_grad():
+        norm.gamma.normal_()
+        norm.beta.normal_()
+    a, b = torch.randn(1, 4), torch.randn(1, 4)
+    gamma_mid, beta_mid = norm.mixed_affine(0.3 * a + 0.7 * b)
+    (ga, ba), (gb, bb) = norm.mixed_affine(a), norm.mixed_affine(b)
+    assert torch.allclose(gamma_mid, 0.3 * ga + 0.7 * gb, atol=1e-6)
+    assert torch.allclose(beta_mid, 0.3 * ba + 0.7 * bb, atol=1e-6)

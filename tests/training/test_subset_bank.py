@@ -15,14 +15,17 @@ from rtstyle.stylefile import StyleBank, StyleInfo, load_style_bank, save_style_
 from training.subset_bank import main, subset_bank
 
 
-def _bank(tmp_path: Path) -> Path:
+def _bank(tmp_path: Path, style_dim: int = 0) -> Path:
     torch.manual_seed(0)
-    generator = StyleGenerator(GeneratorConfig(num_styles=3, channels=(4, 8), num_residual_blocks=1, outer_kernel=3))
+    config = GeneratorConfig(num_styles=3, channels=(4, 8), num_residual_blocks=1, outer_kernel=3, style_dim=style_dim)
+    generator = StyleGenerator(config)
     with torch.no_grad():
         for module in generator.modules():
             if isinstance(module, ConditionalInstanceNorm):
-                module.gamma.normal_(1.0, 0.5)
+                module.gamma.normal_(0.0 if style_dim else 1.0, 0.5)
                 module.beta.normal_(0.0, 0.5)
+        if style_dim:
+            generator.style_vectors.normal_()
     names = ["a", "b", "c"]
     thumbs = {n: np.full((96, 96, 3), i * 80, np.uint8) for i, n in enumerate(names)}
     bank = StyleBank.from_generator(
@@ -31,8 +34,9 @@ def _bank(tmp_path: Path) -> Path:
     return save_style_bank(bank, tmp_path / "abc.safetensors")
 
 
-def test_kept_styles_render_identically(tmp_path: Path) -> None:
-    source = load_style_bank(_bank(tmp_path))
+@pytest.mark.parametrize("style_dim", [0, 3], ids=["one-hot", "style-vectors"])
+def test_kept_styles_render_identically(tmp_path: Path, style_dim: int) -> None:
+    source = load_style_bank(_bank(tmp_path, style_dim))
     assert main([str(source.path), str(tmp_path / "ca.safetensors"), "--styles", "c", "a"]) == 0
     subset = load_style_bank(tmp_path / "ca.safetensors")
     assert subset.style_names == ["c", "a"] and subset.config.num_styles == 2

@@ -73,6 +73,11 @@ def test_train_writes_a_style_bank_the_runtime_loads_and_resume_continues(datase
     assert set(bank.thumbnails) == {"stripes", "dots"} and bank.thumbnails["dots"].shape == (96, 96, 3)
     assert bank.training["steps"] == 3 and bank.training["data"]["skipped_files"] == 1  # broken.jpg
     assert "--style-names stripes dots" in bank.training["command"]
+    # Default training reads the feature network and the teacher: the bank is conditioned on the
+    # predictor's vectors of its paintings, and it names the teacher's licence.
+    assert bank.config.style_dim == 100 and bank.training["feature_net"] == "magenta"
+    assert "Apache-2.0" in bank.training["teacher"]
+    assert [s["file"] for s in bank.training["data"]["styles"]] == [dataset["stripes"].name, dataset["dots"].name]
     generator = bank.build_generator()
     with torch.no_grad():
         y = generator(torch.rand(1, 3, 40, 56), torch.tensor([[0.5, 0.5]]))
@@ -88,6 +93,7 @@ def test_train_writes_a_style_bank_the_runtime_loads_and_resume_continues(datase
         "samples_000002.png",
         "samples_000003.png",
         "tensorboard",
+        "teacher_targets.npz",
     } <= names
     assert json.loads((run_dir / "config.json").read_text())["style_names"] == ["stripes", "dots"]
 
@@ -145,3 +151,22 @@ def test_style_titles_are_kept_as_given_and_default_without_mangling(dataset: di
     config.style_titles = ["only one"]
     with pytest.raises(ValueError, match="1 style titles for 2"):
         config.validate()
+
+
+def test_minutes_shrinks_the_generator_stage_to_fit(dataset: dict[str, Path]) -> None:
+    from training.loop import Run
+
+    config = TrainConfig(
+        style=[str(dataset["stripes"])], content=[str(dataset["content"])], out=str(dataset["root"] / "m.safetensors"),
+        size=32, style_size=48, batch_size=2, d_channels=8, swd_levels=2, swd_directions=8, swd_points=256,
+        sample_size=32, steps=10_000, minutes=1.0, w_teacher=0.0,
+    )
+    run_dir = dataset["root"] / "run"
+    run_dir.mkdir()
+    run = Run(config, run_dir, "test")
+    run.started -= 30.0  # half the minute is gone
+    run.trainer.step = 40
+    run._fit_to_minutes(steps_done=40, seconds=20.0)  # 2 steps/s: 30 s left fit 60 more
+    assert 95 <= config.steps <= 100
+    run._fit_to_minutes(steps_done=40, seconds=20.0)
+    assert config.steps <= 100  # never grows back

@@ -25,6 +25,7 @@ def tiny_config(dataset: dict[str, Path], **overrides: object) -> TrainConfig:
         steps=4,
         warmup_steps=1,
         d_channels=8,
+        w_nce=1.0,
         nce_patches=16,
         swd_levels=2,
         swd_directions=8,
