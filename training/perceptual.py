@@ -15,9 +15,9 @@ the same crop (:mod:`training.teacher`); the feature half keeps strokes that pix
 averages into blur.  Targets for the paintings are computed once.
 
 Every step the images enter φ at a random offset (the same for a pair): φ's strided convolutions
-sample a fixed grid, and a loss read on one grid is met by a texture locked to it — the fine
-regular weave a first run at fixed offsets painted over faces (``random shifts'' against such
-aliasing, as in feature-visualisation work).
+sample a fixed grid, and a loss read on one grid can be met by a texture locked to it; a first
+run at a fixed offset painted a fine regular weave over faces (random shifts against such
+aliasing are common in feature-visualisation work).
 """
 
 from __future__ import annotations
