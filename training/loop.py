@@ -124,10 +124,10 @@ class Run:
         if not cfg.minutes or steps_done < 20 or self.trainer.step >= cfg.steps:
             return
         left = cfg.minutes * 60.0 - (time.monotonic() - self.started)
-        fitting = self.trainer.step + int(max(0.0, left) * steps_done / seconds)
+        fitting = max(self.trainer.step + 1, self.trainer.step + int(max(0.0, left) * steps_done / seconds))
         if fitting < cfg.steps:
-            logger.info("--minutes %g: generator steps %d -> %d", cfg.minutes, cfg.steps, max(fitting, self.trainer.step + 1))
-            cfg.steps = max(fitting, self.trainer.step + 1)
+            logger.info("--minutes %g: generator steps %d -> %d", cfg.minutes, cfg.steps, fitting)
+            cfg.steps = fitting
 
     def train(self, progress: Progress | None = None) -> Path:
         cfg, trainer = self.config, self.trainer

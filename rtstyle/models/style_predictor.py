@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rtstyle.contact_sheet import center_square
 from rtstyle.errors import ModelFileError
 
 #: The predictor's input side (it works at any side; 256 is what it was distilled at).
@@ -191,15 +192,8 @@ def load_style_predictor() -> StylePredictor:
 def predictor_input(image: np.ndarray) -> torch.Tensor:
     """A uint8 RGB picture ``[H,W,3]`` as the predictor sees it: the centred square, 256×256.
 
-    The same framing as Magenta's and the peer's: the largest centred square, resized (area
-    filter when shrinking), in ``[0,1]``.  Returns ``[1,3,256,256]``.
+    The same framing as Magenta's and the peer's: the largest centred square, resized, in
+    ``[0,1]``.  Returns ``[1,3,256,256]``.
     """
-    import cv2
-
-    height, width = image.shape[:2]
-    side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    square = image[top : top + side, left : left + side]
-    interpolation = cv2.INTER_AREA if side > PREDICTOR_SIZE else cv2.INTER_CUBIC
-    square = cv2.resize(square, (PREDICTOR_SIZE, PREDICTOR_SIZE), interpolation=interpolation)
-    return torch.from_numpy(np.ascontiguousarray(square)).permute(2, 0, 1)[None].float().div(255.0)
+    square = center_square(image, PREDICTOR_SIZE)
+    return torch.from_numpy(square).permute(2, 0, 1)[None].float().div(255.0)
