@@ -67,7 +67,7 @@ def _export_tensorrt(args: argparse.Namespace) -> int:
     output_dir = Path(args.output_dir) if args.output_dir else None
     if output_dir is not None and not output_dir.is_dir():
         raise InputError(f"{output_dir}: no such directory")
-    bank = load_style_bank(resolve_bank(args.bank, "cuda"))
+    bank = load_style_bank(resolve_bank(args.bank))
     built = build_engines(bank, sizes, batch=args.batch, precisions=args.precision or ["fp16", "fp32"],
                           device_index=device.index or 0, onnx_path=onnx_path)
     for engine in built:

@@ -27,6 +27,7 @@ import torch
 from rtstyle import __version__
 from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, WEIGHTS_INPUT, bank_fingerprint, cache_dir
 from rtstyle.backends.registry import require_module
+from rtstyle.console import notice
 from rtstyle.errors import BackendUnavailableError
 from rtstyle.stylefile import StyleBank
 from rtstyle_engines.engine_cache import atomic_write
@@ -78,16 +79,20 @@ def export_onnx(bank: StyleBank, destination: Path, *, opset: int = DEFAULT_OPSE
     return destination
 
 
-def cached_onnx(bank: StyleBank) -> Path:
-    """The bank's exported graph from the cache, exporting it on first use (``onnx`` builder)."""
+def cached_onnx(bank: StyleBank, *, rebuild: bool = False) -> Path:
+    """The bank's exported graph from the cache, exporting it on first use (``onnx`` builder).
+
+    ``rebuild`` replaces a cached graph the caller could not load (a truncated or damaged file
+    would otherwise fail every later run the same way).
+    """
     # Style names are in the graph's metadata, so they are part of the key with the weights.
     key = hashlib.sha256(
         f"{bank_fingerprint(bank)}:{bank.style_names}:{EXPORT_VERSION}:{DEFAULT_OPSET}:{torch.__version__}".encode()
     ).hexdigest()[:32]
     path = cache_dir("onnx") / f"{key}.onnx"
-    if path.is_file():
+    if path.is_file() and not rebuild:
         return path
-    log.info("exporting %s to ONNX (first use of this bank; cached in %s)", bank.name, path.parent)
+    notice("exporting %s to ONNX (first use of this bank here; about 10 s, cached in %s)", bank.name, path.parent)
     try:
         return export_onnx(bank, path)
     except BackendUnavailableError:

@@ -18,6 +18,7 @@ import torch
 
 from rtstyle.backends.artifacts import cache_dir
 from rtstyle.backends.registry import require_module
+from rtstyle.console import notice
 from rtstyle.errors import BackendUnavailableError
 from rtstyle.stylefile import StyleBank
 from rtstyle_engines.engine_cache import EngineCache, EngineKey, Shape, ShapeProfile, file_sha256
@@ -34,13 +35,18 @@ class BuiltEngine:
     built: bool  # False when the cache already held it
 
 
-def engine_for(bank: StyleBank, *, batch: int, height: int, width: int, precision: str, device_index: int) -> Path:
-    """An engine for ``bank`` that runs ``[batch,3,height,width]`` frames (cached or built now)."""
+def engine_for(
+    bank: StyleBank, *, batch: int, height: int, width: int, precision: str, device_index: int, rebuild: bool = False
+) -> Path:
+    """An engine for ``bank`` that runs ``[batch,3,height,width]`` frames (cached or built now).
+
+    ``rebuild`` builds afresh even when the cache has one: the caller could not load it.
+    """
     shape: Shape = (batch, height, width)
     onnx_path = cached_onnx(bank)
     key = _key(onnx_path, precision, (ShapeProfile.up_to(shape, bank.build_generator().min_size),), device_index)
     cache = EngineCache(cache_dir("tensorrt"))
-    found = cache.find_covering(key, shape)
+    found = None if rebuild else cache.find_covering(key, shape)
     if found is not None:
         return found[0]
     return _build(cache, key, onnx_path, bank.config.num_styles, device_index)
@@ -76,9 +82,9 @@ def _key(onnx_path: Path, precision: str, profiles: tuple[ShapeProfile, ...], de
 def _build(cache: EngineCache, key: EngineKey, onnx_path: Path, num_styles: int, device_index: int) -> Path:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{key.tensorrt_version}-{key.gpu_name}").strip("-")
     timing_cache = cache.directory / f"timing-{slug}.cache"
-    log.warning("building a %s TensorRT engine for %s on %s (first use of these sizes; cached for next time): "
-                "this can take a few minutes", key.precision, ", ".join(f"{p.opt[2]}x{p.opt[1]}" for p in key.profiles),
-                key.gpu_name)
+    notice("building a %s TensorRT engine for %s on %s (first use of these sizes; cached for next time): "
+           "this can take a few minutes", key.precision, ", ".join(f"{p.opt[2]}x{p.opt[1]}" for p in key.profiles),
+           key.gpu_name)
     with torch.cuda.device(device_index):
         data = build_engine(onnx_path, precision=key.precision, profiles=key.profiles,
                             num_styles=num_styles, timing_cache=timing_cache)

@@ -93,6 +93,7 @@ def _check_options(args: argparse.Namespace) -> None:
     """Fail before any window opens on what the command line alone gets wrong."""
     from rtstyle.backends import backend_names
     from rtstyle.catalog import resolve_bank
+    from rtstyle.commands import check_style_options
     from rtstyle.device import pick_device, pick_dtype
     from rtstyle.errors import InputError
     from rtstyle.mixing import mix_from_specs
@@ -100,10 +101,7 @@ def _check_options(args: argparse.Namespace) -> None:
     from rtstyle.video.atomic import check_destination
     from rtstyle_gui.sources import SourceSpec
 
-    if args.strength is not None and not 0.0 <= args.strength <= 1.0:
-        raise InputError(f"--strength must be between 0 and 1, got {args.strength}")
-    if args.scale is not None and not 0.0 < args.scale <= 4.0:
-        raise InputError(f"--scale must be in (0, 4], got {args.scale}")
+    check_style_options(args)
     if args.source is not None:
         spec = SourceSpec.parse(args.source)
         if spec.path is not None and not spec.path.is_file():
@@ -113,7 +111,7 @@ def _check_options(args: argparse.Namespace) -> None:
     device = pick_device(args.device or "auto")
     pick_dtype(args.dtype, device)
     if args.model is not None or args.style:
-        bank = resolve_bank(args.model, device.type)
+        bank = resolve_bank(args.model)
         names = [str(s.get("name")) for s in read_bank_metadata(bank)["styles"] if isinstance(s, dict)]
         mix_from_specs(args.style, names)
     if args.screenshot is not None:

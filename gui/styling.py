@@ -97,7 +97,7 @@ class StyleController(QObject):
             if self._options.model is None and not self._style_specs and saved is not None and saved.is_file():
                 bank = saved
             else:
-                bank = resolve_bank(self._options.model, device_type(self.panel.device.currentData() or "auto"))
+                bank = resolve_bank(self._options.model)
         except RtStyleError as exc:
             self.fault.emit(Fault(f"No style bank to load: {exc}", (Remedy.OPEN_BANK,)))
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import platformdirs
 
@@ -18,8 +19,12 @@ from rtstyle.stylefile import STYLE_FILE_SUFFIX, read_bank_metadata
 BUNDLED_DIR = Path(__file__).resolve().parent / "styles"
 #: Overrides the per-user style directory (tests, portable installs).
 STYLE_DIR_ENV = "RTSTYLE_STYLE_DIR"
-#: Bundled bank used for each model preset when the user names none.
-DEFAULT_BANKS = {"fast": "paintings-fast", "quality": "paintings-quality"}
+#: The bank used when none is named, on every device: the one that ships with the package.
+DEFAULT_BANK = "paintings-fast"
+#: ``--model fast`` / ``--model quality`` name the bank trained at that generator preset.  Only
+#: the fast one ships (it is what runs at camera rate on a CPU); a quality bank is one a user
+#: trains and drops into the style directory under this name.
+PRESET_BANKS = {"fast": DEFAULT_BANK, "quality": "paintings-quality"}
 
 
 @dataclass(frozen=True)
@@ -61,38 +66,45 @@ def list_banks() -> list[BankEntry]:
     return entries
 
 
-def default_preset(device_type: str) -> str:
-    """Real time first: the small network on CPUs, the Johnson-sized one on GPUs."""
-    return "quality" if device_type == "cuda" else "fast"
-
-
-def resolve_bank(spec: str | None, device_type: str = "cpu") -> Path:
+def resolve_bank(spec: str | None) -> Path:
     """Path of the bank named by ``spec``: a file path, a bank name, a preset, or None (default)."""
-    if spec is None or spec in DEFAULT_BANKS:
-        return _default_bank_path(spec or default_preset(device_type))
+    if spec is None:
+        return _installed(DEFAULT_BANK) or _incomplete_install()
+    if spec in PRESET_BANKS:
+        return _installed(PRESET_BANKS[spec]) or _missing_preset(spec)
     candidate = Path(spec).expanduser()
     looks_like_path = spec.endswith(STYLE_FILE_SUFFIX) or os.sep in spec or candidate.exists()
     if looks_like_path:
         if not candidate.exists():
             raise ModelFileError(f"{spec}: style file not found")
         return candidate
-    for _source, directory in _search_dirs():
-        path = directory / f"{spec}{STYLE_FILE_SUFFIX}"
-        if path.is_file():
-            return path
+    found = _installed(spec)
+    if found is not None:
+        return found
     known = sorted({entry.name for entry in list_banks()})
     raise StyleNotFoundError(
         f"no style bank named {spec!r}; installed: {', '.join(known) or 'none'} (see 'rtstyle styles')"
     )
 
 
-def _default_bank_path(preset: str) -> Path:
-    for candidate_preset in (preset, *[p for p in DEFAULT_BANKS if p != preset]):
-        name = DEFAULT_BANKS[candidate_preset]
-        for _source, directory in _search_dirs():
-            path = directory / f"{name}{STYLE_FILE_SUFFIX}"
-            if path.is_file():
-                return path
+def _installed(name: str) -> Path | None:
+    """The bank file called ``name`` in the user directory, else the bundled one, else None."""
+    for _source, directory in _search_dirs():
+        path = directory / f"{name}{STYLE_FILE_SUFFIX}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _missing_preset(preset: str) -> NoReturn:
+    name = PRESET_BANKS[preset]
+    raise StyleNotFoundError(
+        f"no {preset!r} bank is installed: rtstyle ships {DEFAULT_BANK!r} (--model fast); train one with "
+        f"'python training/train.py --preset {preset} ...' and save it as {user_style_dir() / (name + STYLE_FILE_SUFFIX)}"
+    )
+
+
+def _incomplete_install() -> NoReturn:
     raise StyleNotFoundError(
         f"no bundled style bank found in {BUNDLED_DIR}; the installation is incomplete — reinstall rtstyle"
     )

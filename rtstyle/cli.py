@@ -2,7 +2,9 @@
 
 Library code raises :class:`rtstyle.errors.RtStyleError` for anything a user can cause; this is
 the only place that prints it, with a distinct exit code for user errors (2), missing
-backends (3), internal errors (70) and Ctrl-C (130).  ``--debug`` shows tracebacks.
+backends (3), internal errors (70) and stop signals (128 + the signal: 130 for Ctrl-C, 143 for
+SIGTERM, 129 for SIGHUP; see :mod:`rtstyle.interrupts`).  ``--debug``, accepted before or after
+the subcommand, shows tracebacks.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 from rtstyle import __version__
-from rtstyle.errors import EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_UNAVAILABLE, RtStyleError
+from rtstyle.console import configure_console
+from rtstyle.errors import EXIT_INTERNAL_ERROR, EXIT_UNAVAILABLE, RtStyleError
+from rtstyle.interrupts import install_interrupt_handlers, interrupt_exit_code
 
 EXAMPLES = """\
 examples:
@@ -23,7 +27,7 @@ examples:
   rtstyle convert clip.mp4 out.mp4                 stylize with the default style
   rtstyle convert in.mov out.mp4 --style starry_night=0.7 --style great_wave=0.3
   rtstyle convert in.mp4 out.mp4 --strength 0.6 --keep-colors --scale 0.5 --crf 20
-  rtstyle image photo.jpg photo_styled.png --model quality --style scream
+  rtstyle image photo.jpg photo_styled.png --style scream
   rtstyle styles                                   list installed style banks and styles
   rtstyle eval fast --content photos/ --video clip.mp4 --style-dir paintings/ --out report/
 """
@@ -31,8 +35,8 @@ examples:
 
 def _add_style_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("style")
-    group.add_argument("--model", metavar="BANK", help="style bank: fast, quality, a bank name, or a .safetensors path "
-                       "(default: fast on CPU, quality on CUDA)")
+    group.add_argument("--model", metavar="BANK", help="style bank: a bank name (see 'rtstyle styles'), a .safetensors path, or fast/quality "
+                       "for the bank of that preset (default: the bundled paintings-fast)")
     group.add_argument("--style", metavar="NAME[=WEIGHT]", action="append", default=[],
                        help="style to apply; repeat to mix (weights are normalised; default: the bank's first style)")
     group.add_argument("--strength", type=float, default=1.0, metavar="S",
@@ -74,9 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("output", metavar="OUT", help="destination (.mp4, .mkv, .mov, ...); written only when complete")
     _add_style_options(convert)
     encode = convert.add_argument_group("encoding")
-    encode.add_argument("--codec", default="libx264", help="video encoder (default libx264)")
-    encode.add_argument("--crf", type=int, default=18, metavar="N", help="constant rate factor, lower is better (default 18)")
-    encode.add_argument("--preset", default="medium", metavar="P", help="encoder speed preset, e.g. veryfast, medium, slow")
+    encode.add_argument("--codec", metavar="NAME",
+                        help="video encoder, e.g. libx264, libx265, libvpx-vp9, libsvtav1 (default: H.264 where the "
+                             "container holds it, else the container's own: VP9 for .webm)")
+    encode.add_argument("--crf", type=int, metavar="N",
+                        help="constant quality, lower is better (default: 18 for x264, 20 for x265, 31 for VP9, 35 "
+                             "for SVT-AV1; range 0-51 for x264/x265, 0-63 for VP9/AV1)")
+    encode.add_argument("--preset", metavar="P",
+                        help="encoder speed preset: ultrafast ... medium ... veryslow for x264/x265 (default medium), "
+                             "0-13 for SVT-AV1 (default 8)")
     encode.add_argument("--batch", type=int, default=None, metavar="N",
                         help="frames per inference batch (default 1 on CPU, 8 on GPU)")
     convert.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
@@ -87,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     image.add_argument("output", metavar="OUT", help="destination image (.png, .jpg, .webp, ...)")
     _add_style_options(image)
     image.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    image.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     commands.add_parser("styles", help="list installed style banks and their styles")
 
@@ -128,45 +139,71 @@ PLUGIN_GROUP = "rtstyle.commands"
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
 def _add_plugin_commands(parser: argparse.ArgumentParser) -> dict[str, Handler]:
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     handlers: dict[str, Handler] = {}
     for entry_point in entry_points(group=PLUGIN_GROUP):
         try:
-            handlers[entry_point.name] = entry_point.load()(subparsers)
+            handlers[entry_point.name] = entry_point.load()(_subparsers(parser))
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the CLI down
             logging.getLogger(__name__).warning("command %r unavailable: %s", entry_point.name, exc)
     return handlers
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    plugin_handlers = _add_plugin_commands(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from rtstyle import commands  # imported late: `--help` should not pay for torch
+def _accept_debug_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` after the subcommand too, as the error messages suggest ("rerun with --debug").
 
-    handlers: dict[str, Handler] = {"convert": commands.run_convert, "image": commands.run_image,
-                                    "styles": commands.run_styles, "sample": commands.run_sample,
-                                    "eval": commands.run_eval}
-    handlers.update(plugin_handlers)
+    ``SUPPRESS`` as the subcommands' default, so an absent ``--debug`` there does not reset one
+    given before the subcommand.
+    """
+    for subparser in _subparsers(parser).choices.values():
+        subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                               help="show tracebacks and debug logging")
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, reporting unknown options with the subcommand's usage rather than the top level's."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _subparsers(parser).choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    install_interrupt_handlers()
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)  # before parsing: the parse itself may fail
     try:
+        parser = build_parser()
+        plugin_handlers = _add_plugin_commands(parser)
+        _accept_debug_everywhere(parser)
+        args = _parse(parser, argv)
+        debug = args.debug
+        configure_console(debug=debug, quiet=getattr(args, "quiet", False))
+        from rtstyle import commands  # imported late: `--help` should not pay for torch
+
+        handlers: dict[str, Handler] = {"convert": commands.run_convert, "image": commands.run_image,
+                                        "styles": commands.run_styles, "sample": commands.run_sample,
+                                        "eval": commands.run_eval}
+        handlers.update(plugin_handlers)
         return handlers[args.command](args)
     except RtStyleError as exc:
-        _fail(str(exc), args.debug)
+        _fail(str(exc), debug)
         return exc.exit_code
-    except KeyboardInterrupt:
-        _fail("interrupted; nothing was written", args.debug)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (rtstyle.interrupts)
+        _fail("interrupted; nothing was written", debug)
+        return interrupt_exit_code(exc)
     except MemoryError:
-        _fail("out of memory: try --scale 0.5, a smaller --max-pixels or --batch 1", args.debug)
+        _fail("out of memory: try --scale 0.5, a smaller --max-pixels or --batch 1", debug)
         return EXIT_UNAVAILABLE
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
         if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError (CUDA)
-            _fail("GPU out of memory: try --scale 0.5, --batch 1 or --device cpu", args.debug)
+            _fail("GPU out of memory: try --scale 0.5, --batch 1 or --device cpu", debug)
             return EXIT_UNAVAILABLE
         _fail(f"internal error ({type(exc).__name__}: {exc}); please report it, rerun with --debug for details",
-              args.debug)
+              debug)
         return EXIT_INTERNAL_ERROR
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rtstyle.catalog import list_banks, resolve_bank
+from rtstyle.console import notice
 from rtstyle.device import pick_device
 from rtstyle.errors import InputError
 from rtstyle.fusion_eval import FusionReport, detail_scores, flicker_scores, fusion_sheet
@@ -23,32 +24,48 @@ from rtstyle.mixing import mix_from_specs
 from rtstyle.regions import Regions, check_layout, region_count
 from rtstyle.pipeline import convert_video
 from rtstyle.stylefile import load_style_bank
-from rtstyle.stylizer import DEFAULT_MAX_PIXELS, Stylizer, StylizerSettings
+from rtstyle.stylizer import DEFAULT_MAX_PIXELS, MIN_PIXELS, Stylizer, StylizerSettings
 from rtstyle.evaluation import collect_images, evaluate, shrink
 from rtstyle.stylefile import StyleBank
 from rtstyle.video.atomic import atomic_output, check_destination
-from rtstyle.video.images import is_image_path, read_image, write_image
+from rtstyle.video.images import (ALPHA_SUFFIXES, ImageFile, check_image_destination, is_image_path, open_image,
+                                  read_image, write_image)
 from rtstyle.video.reader import VideoReader
 from rtstyle.video.sample import make_sample_clip
 from rtstyle.video.writer import EncodeOptions, check_encodable
 
 
+def check_style_options(args: argparse.Namespace) -> None:
+    """The style options that need no model, checked before one loads (absent ones are skipped)."""
+    strength, scale = getattr(args, "strength", None), getattr(args, "scale", None)
+    max_pixels, batch = getattr(args, "max_pixels", None), getattr(args, "batch", None)
+    if strength is not None and not 0.0 <= strength <= 1.0:
+        raise InputError(f"--strength must be between 0 and 1, got {strength}")
+    if scale is not None and not 0.0 < scale <= 4.0:
+        raise InputError(f"--scale must be in (0, 4], got {scale}")
+    if max_pixels is not None and max_pixels < MIN_PIXELS:
+        raise InputError(f"--max-pixels must be at least {MIN_PIXELS}, got {max_pixels}")
+    if batch is not None and batch < 1:
+        raise InputError(f"--batch must be at least 1, got {batch}")
+    if getattr(args, "regions", None) is not None:
+        check_layout(args.regions)
+
+
 def build_stylizer(args: argparse.Namespace) -> Stylizer:
     """Load the bank named by ``--model`` and apply the style options of ``args``."""
     device = pick_device(args.device)
-    bank = load_style_bank(resolve_bank(args.model, device.type))
+    bank = load_style_bank(resolve_bank(args.model))
     settings = StylizerSettings(
         mix_from_specs(args.style, bank.style_names),
         strength=args.strength,
         keep_colors=args.keep_colors,
         scale=args.scale,
-        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+        max_pixels=DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels,
         fusion=not args.no_fusion,
         regions=regions_from_args(args.regions, args.region_style, bank.style_names),
     )
     stylizer = Stylizer(bank, settings, device=device, dtype=args.dtype, backend=args.backend)
-    if not getattr(args, "quiet", False):
-        print(f"backend: {stylizer.backend.describe()}", file=sys.stderr)
+    notice("backend: %s", stylizer.backend.describe())
     return stylizer
 
 
@@ -73,13 +90,15 @@ def _require_input(path: Path) -> None:
 
 
 def run_convert(args: argparse.Namespace) -> int:
+    """``rtstyle convert``: every check that takes milliseconds first, then the model, then the frames."""
     source, destination = Path(args.input), Path(args.output)
+    check_style_options(args)
     _require_input(source)
+    with VideoReader(source):  # a readable video with at least one frame, or InputError now
+        pass
     check_destination(destination, overwrite=args.overwrite, inputs=[source])
     options = EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset)
     check_encodable(destination, options)
-    if args.batch is not None and args.batch < 1:
-        raise InputError("--batch must be at least 1")
     stylizer = build_stylizer(args)
     batch = args.batch or (8 if stylizer.device.type == "cuda" else 1)
     bars: list[tqdm] = []  # made once the input is open, so a bad input prints no empty bar
@@ -104,14 +123,36 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_image(args: argparse.Namespace) -> int:
+    """``rtstyle image``: transparency kept where the output type holds it; what is lost is said."""
     source, destination = Path(args.input), Path(args.output)
+    check_style_options(args)
     _require_input(source)
-    check_destination(destination, overwrite=args.overwrite, inputs=[source])
-    rgb = read_image(source)
+    check_image_destination(destination, overwrite=args.overwrite, inputs=[source])
+    picture = open_image(source)
+    keeps_alpha = destination.suffix.lower() in ALPHA_SUFFIXES
+    for line in _image_losses(source, destination, picture, keeps_alpha):
+        notice(line)
     stylizer = build_stylizer(args)
-    write_image(destination, stylizer(rgb), overwrite=args.overwrite)
-    print(f"wrote {destination} ({rgb.shape[1]}x{rgb.shape[0]}), style {_describe_mix(stylizer)}", file=sys.stderr)
+    write_image(destination, stylizer(picture.rgb), overwrite=args.overwrite,
+                alpha=picture.alpha if keeps_alpha else None)
+    if not args.quiet:
+        print(f"wrote {destination} ({picture.rgb.shape[1]}x{picture.rgb.shape[0]}), style {_describe_mix(stylizer)}",
+              file=sys.stderr)
     return 0
+
+
+def _image_losses(source: Path, destination: Path, picture: ImageFile, keeps_alpha: bool) -> list[str]:
+    """One line for each thing of ``source`` the written image will not have."""
+    lines = []
+    if picture.alpha is not None and not keeps_alpha:
+        lines.append(f"{source.name} is transparent and {destination.suffix} holds no transparency: transparent parts "
+                     "become white (write .png, .webp or .tiff to keep it)")
+    if picture.bits > 8:
+        lines.append(f"{source.name} has {picture.bits}-bit samples; {destination.name} has 8-bit ones")
+    if picture.frames > 1:
+        lines.append(f"{source.name} holds {picture.frames} pictures; this is the first "
+                     f"('rtstyle convert {source.name} out.mp4' stylizes an animation as a clip)")
+    return lines
 
 
 def run_styles(args: argparse.Namespace) -> int:
@@ -139,7 +180,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a folder")
     device = pick_device(args.device)
-    bank = load_style_bank(resolve_bank(args.model, device.type))
+    bank = load_style_bank(resolve_bank(args.model))
     stylizer = Stylizer(bank, device=device, dtype=args.dtype, backend=args.backend)
     paintings = _find_paintings(bank, Path(args.style_dir)) if args.style_dir else {}
     report, sheet = evaluate(stylizer, content, paintings=paintings, video=videos[0] if videos else None,

@@ -8,9 +8,12 @@ the architecture configs (``generator``, and ``fusion`` when present), the style
 training provenance.  Files without F stay valid: F is optional at every step.
 
 Loading never executes anything from the file (safetensors holds raw arrays only, and the JSON
-picks an architecture from a fixed registry) and checks every tensor against the architecture the
-JSON declares, so a truncated, hand-edited or hostile file fails with a message saying what is
-wrong instead of producing garbage or a traceback.
+picks an architecture from a fixed registry; a pickle is named and refused) and checks every tensor
+against the architecture the JSON declares, so a truncated, hand-edited or hostile file fails with
+a message saying what is wrong instead of producing garbage or a traceback.  Every size the JSON
+declares is bounded before anything is derived from it, and the expected names, shapes and dtypes
+(float32 weights, uint8 thumbnails) are compared with the header, the architecture built on the
+meta device, before a tensor is read: a hostile file costs milliseconds, not memory.
 """
 
 from __future__ import annotations
@@ -43,6 +46,27 @@ _FUSION_PREFIX = "fusion."
 _THUMBNAIL_PREFIX = "thumbnails."
 _MAX_STYLES = 256
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: The dtypes (safetensors' names) of weights and thumbnails: what ``save_style_bank`` writes.
+#: Weights of another dtype would otherwise be converted silently (float64 rounded, half precision
+#: missing what training learnt), so a file holding them was not written by rtstyle.
+_WEIGHT_DTYPE = "F32"
+_THUMBNAIL_DTYPE = "U8"
+_MAX_THUMBNAIL_SIDE = 512
+#: The least and most each architecture field of a file may declare (``channels``: each entry).
+#: Far beyond any trained bank (the presets: at most 128 channels, 5 blocks, kernel 9; style
+#: vectors of 100), yet small enough that the expected tensor shapes are worked out in
+#: milliseconds: a hostile size is refused before anything is built or allocated from it.
+_GENERATOR_LIMITS: dict[str, tuple[int, int]] = {
+    "num_styles": (1, _MAX_STYLES),
+    "channels": (1, 1024),
+    "num_residual_blocks": (0, 64),
+    "outer_kernel": (1, 15),
+    "stem_stride": (1, 2),
+    "pyramid_base": (0, 4096),
+    "style_dim": (0, 1024),
+}
+_MAX_LEVELS = 8  # entries of ``channels``: the encoder downsamples 2**7 = 128 times at most
+_FUSION_LIMITS: dict[str, tuple[int, int]] = {"hidden": (1, 1024), "scorer_hidden": (1, 1024), "gate_stride": (1, 8)}
 
 
 @dataclass(frozen=True)
@@ -98,7 +122,7 @@ class StyleBank:
         """This bank with ``fusion``'s weights as its F (or without F for None)."""
         if fusion is None:
             return replace(self, fusion_config=None, fusion_state={})
-        return replace(self, fusion_config=fusion.config, fusion_state=_cpu_state(fusion))
+        return replace(self, fusion_config=fusion.config, fusion_state=_cpu_float32(fusion.state_dict()))
 
     @classmethod
     def from_generator(
@@ -110,11 +134,13 @@ class StyleBank:
         preset: str = "",
         training: dict[str, Any] | None = None,
     ) -> StyleBank:
-        return cls(generator.config, list(styles), _cpu_state(generator), dict(thumbnails or {}), preset, dict(training or {}))
+        state = _cpu_float32(generator.state_dict())
+        return cls(generator.config, list(styles), state, dict(thumbnails or {}), preset, dict(training or {}))
 
 
-def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in module.state_dict().items()}
+def _cpu_float32(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weights as banks hold and files store them (the loader accepts float32 only)."""
+    return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in state.items()}
 
 
 def make_thumbnail(rgb: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
@@ -132,9 +158,9 @@ def save_style_bank(bank: StyleBank, path: str | os.PathLike) -> Path:
     """Write ``bank`` to ``path`` atomically (temporary file beside it, then rename)."""
     destination = Path(path)
     _validate_styles(bank.styles, bank.config.num_styles)
-    tensors = {_GENERATOR_PREFIX + k: v.detach().to("cpu").contiguous() for k, v in bank.state_dict.items()}
+    tensors = {_GENERATOR_PREFIX + k: v for k, v in _cpu_float32(bank.state_dict).items()}
     if bank.fusion_config is not None:
-        tensors.update({_FUSION_PREFIX + k: v.detach().to("cpu").contiguous() for k, v in bank.fusion_state.items()})
+        tensors.update({_FUSION_PREFIX + k: v for k, v in _cpu_float32(bank.fusion_state).items()})
     style_entries = []
     for index, style in enumerate(bank.styles):
         entry: dict[str, Any] = {"name": style.name, "title": style.title, "source": style.source}
@@ -185,47 +211,77 @@ def load_style_bank(path: str | os.PathLike) -> StyleBank:
     file = Path(path)
     with _open_safetensors(file) as handle:
         document = _parse_metadata(file, handle.metadata())
-        try:
-            config = GeneratorConfig.from_dict(document["generator"])
-        except (TypeError, ValueError) as exc:
-            raise ModelFileError(f"{file}: invalid generator config: {exc}") from None
+        config = _parse_config(file, "generator", GeneratorConfig, document["generator"], _GENERATOR_LIMITS)
         styles = _parse_styles(file, document["styles"], config.num_styles)
-        fusion_config = _parse_fusion_config(file, document.get("fusion"))
-        keys = set(handle.keys())
-        state = _tensors_with_prefix(handle, keys, _GENERATOR_PREFIX)
-        fusion_state = _tensors_with_prefix(handle, keys, _FUSION_PREFIX)
-        thumbnails = _read_thumbnails(file, handle, document["styles"], keys)
-    _check_weights(file, "generator", StyleGenerator, config, state)
-    if fusion_config is not None:
-        _check_weights(file, "fusion network", FusionNet, fusion_config, fusion_state)
-    elif fusion_state:
-        raise ModelFileError(f"{file}: has fusion tensors but no 'fusion' config")
+        fusion = document.get("fusion")
+        fusion_config = None if fusion is None else _parse_config(file, "fusion", FusionConfig, fusion, _FUSION_LIMITS)
+        # Names, shapes and dtypes come from the header: no tensor is read until all of them match.
+        layout = _header_layout(handle)
+        generator_layout, fusion_layout = _with_prefix(layout, _GENERATOR_PREFIX), _with_prefix(layout, _FUSION_PREFIX)
+        _check_layout(file, "generator", StyleGenerator, config, generator_layout)
+        if fusion_config is not None:
+            _check_layout(file, "fusion network", FusionNet, fusion_config, fusion_layout)
+        elif fusion_layout:
+            raise ModelFileError(f"{file}: has fusion tensors but no 'fusion' config")
+        thumbnail_keys = _thumbnail_keys(file, document["styles"], layout)
+        state = _read_weights(file, handle, _GENERATOR_PREFIX, generator_layout)
+        fusion_state = _read_weights(file, handle, _FUSION_PREFIX, fusion_layout)
+        thumbnails = {name: handle.get_tensor(key).numpy() for name, key in thumbnail_keys.items()}
+    preset, training = document.get("preset"), document.get("training")
     return StyleBank(
         config=config,
         styles=styles,
-        state_dict={k: v.to(torch.float32) for k, v in state.items()},
+        state_dict=state,
         thumbnails=thumbnails,
-        preset=str(document.get("preset", "")),
-        training=document.get("training") if isinstance(document.get("training"), dict) else {},
+        preset=preset if isinstance(preset, str) else "",
+        training=training if isinstance(training, dict) else {},
         path=file,
         fusion_config=fusion_config,
-        fusion_state={k: v.to(torch.float32) for k, v in fusion_state.items()},
+        fusion_state=fusion_state,
     )
 
 
-def _tensors_with_prefix(handle: Any, keys: set[str], prefix: str) -> dict[str, torch.Tensor]:
-    return {k[len(prefix) :]: handle.get_tensor(k) for k in keys if k.startswith(prefix)}
+def _header_layout(handle: Any) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Each tensor's dtype (safetensors' name, e.g. ``F32``) and shape, from the header alone."""
+    slices = {key: handle.get_slice(key) for key in handle.keys()}
+    return {key: (piece.get_dtype(), tuple(piece.get_shape())) for key, piece in slices.items()}
 
 
-def _parse_fusion_config(path: Path, data: Any) -> FusionConfig | None:
-    if data is None:
-        return None
+def _with_prefix(mapping: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The entries under ``prefix``, named without it (as the module's ``state_dict`` names them)."""
+    return {k[len(prefix) :]: v for k, v in mapping.items() if k.startswith(prefix)}
+
+
+def _parse_config(path: Path, label: str, cls: Any, data: Any, limits: dict[str, tuple[int, int]]) -> Any:
+    """``cls.from_dict(data)`` once every field is an integer within ``limits``: the config's own
+    checks are about meaning, and a size must be bounded before anything is built from it."""
     if not isinstance(data, dict):
-        raise ModelFileError(f"{path}: 'fusion' must be a config object")
+        raise ModelFileError(f"{path}: {label!r} must be a config object")
+    for key, value in data.items():
+        if key not in limits:
+            continue  # from_dict names unknown keys
+        if key == "channels":
+            if not isinstance(value, list) or not 1 <= len(value) <= _MAX_LEVELS:
+                raise ModelFileError(
+                    f"{path}: invalid {label} config: channels must be a list of 1 to {_MAX_LEVELS} widths"
+                )
+            for width in value:
+                _check_field(path, label, key, width, limits[key])
+        else:
+            _check_field(path, label, key, value, limits[key])
     try:
-        return FusionConfig.from_dict(data)
+        return cls.from_dict(data)
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: invalid fusion config: {exc}") from None
+        raise ModelFileError(f"{path}: invalid {label} config: {exc}") from None
+
+
+def _check_field(path: Path, label: str, key: str, value: Any, limits: tuple[int, int]) -> None:
+    """One size from the file: a JSON integer (not a bool, float or string) within ``limits``."""
+    low, high = limits
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return
+    shown = f"a {type(value).__name__}" if isinstance(value, (list, dict)) else json.dumps(value)
+    raise ModelFileError(f"{path}: invalid {label} config: {key} = {shown:.40} is not an integer from {low} to {high}")
 
 
 class _open_safetensors:
@@ -244,6 +300,12 @@ class _open_safetensors:
             self._context = safe_open(str(self.path), framework="pt", device="cpu")
             return self._context.__enter__()
         except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+            kind = _checkpoint_kind(self.path)
+            if kind:
+                raise ModelFileError(
+                    f"{self.path}: this is {kind}, not a valid safetensors style bank; rtstyle never unpickles files "
+                    f"(a training run's checkpoint.pt becomes a bank with: python training/train.py --resume RUN)"
+                ) from None
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ModelFileError(f"{self.path}: not a valid safetensors style file ({detail})") from None
 
@@ -251,17 +313,33 @@ class _open_safetensors:
         self._context.__exit__(*exc_info)
 
 
+def _checkpoint_kind(path: Path) -> str | None:
+    """Name a file safetensors refused when it is a PyTorch checkpoint, the usual wrong file: a
+    pickle (protocol 2-5, legacy ``torch.save``) or a zip of pickles (``torch.save`` since 1.6)."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(4)
+    except OSError:
+        return None
+    if head.startswith(b"PK\x03\x04"):
+        return "a zip of pickles (PyTorch checkpoint)"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "a pickle (PyTorch checkpoint)"
+    return None
+
+
 def _parse_metadata(path: Path, metadata: dict[str, str] | None) -> dict[str, Any]:
     if not metadata or METADATA_KEY not in metadata:
         raise ModelFileError(f"{path}: safetensors file has no rtstyle metadata (not a style bank)")
     try:
         document = json.loads(metadata[METADATA_KEY])
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{path}: style metadata is not valid JSON ({exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # also integers over 4300 digits, nesting past the stack
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc).split(":")[0]
+        raise ModelFileError(f"{path}: style metadata is not valid JSON ({detail})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path}: metadata does not describe an {FORMAT_NAME}")
     version = document.get("format_version")
-    if not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{path}: missing or invalid format_version")
     if version > FORMAT_VERSION:
         raise ModelFileError(
@@ -280,8 +358,10 @@ def _parse_styles(path: Path, entries: list[Any], num_styles: int) -> list[Style
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise ModelFileError(f"{path}: each style entry needs a 'name' string")
-        name = entry["name"]
-        styles.append(StyleInfo(name, str(entry.get("title") or name), str(entry.get("source") or "")))
+        name, title, source = entry["name"], entry.get("title") or entry["name"], entry.get("source") or ""
+        if not isinstance(title, str) or not isinstance(source, str):
+            raise ModelFileError(f"{path}: style {name!r:.70}: 'title' and 'source' must be strings")
+        styles.append(StyleInfo(name, title, source))
     try:
         _validate_styles(styles, num_styles)
     except ValueError as exc:
@@ -302,29 +382,39 @@ def _validate_styles(styles: list[StyleInfo], num_styles: int) -> None:
         raise ValueError(f"style names are not unique: {names}")
 
 
-def _read_thumbnails(path: Path, handle: Any, entries: list[dict], keys: set[str]) -> dict[str, np.ndarray]:
-    thumbnails = {}
+def _thumbnail_keys(path: Path, entries: list[dict], layout: dict[str, tuple[str, tuple[int, ...]]]) -> dict[str, str]:
+    """Style name → tensor name of each thumbnail the styles refer to, checked in the header."""
+    keys = {}
     for entry in entries:
         key = entry.get("thumbnail")
         if key is None:
             continue
-        if key not in keys or not str(key).startswith(_THUMBNAIL_PREFIX):
-            raise ModelFileError(f"{path}: thumbnail {key!r} of style {entry['name']!r} is missing")
-        image = handle.get_tensor(key)
-        if image.dtype != torch.uint8 or image.ndim != 3 or image.shape[2] != 3 or max(image.shape[:2]) > 512:
-            raise ModelFileError(f"{path}: thumbnail {key!r} must be uint8 [h,w,3] at most 512 px")
-        thumbnails[entry["name"]] = image.numpy()
-    return thumbnails
+        if not isinstance(key, str) or key not in layout or not key.startswith(_THUMBNAIL_PREFIX):
+            raise ModelFileError(f"{path}: thumbnail {key!r:.60} of style {entry['name']!r} is missing")
+        dtype, shape = layout[key]
+        sides_ok = len(shape) == 3 and shape[2] == 3 and all(1 <= n <= _MAX_THUMBNAIL_SIDE for n in shape[:2])
+        if dtype != _THUMBNAIL_DTYPE or not sides_ok:
+            raise ModelFileError(
+                f"{path}: thumbnail {key!r} is {dtype} {list(shape)}; "
+                f"thumbnails must be uint8 (U8) [h,w,3] of 1 to {_MAX_THUMBNAIL_SIDE} px"
+            )
+        keys[entry["name"]] = key
+    return keys
 
 
-def _check_weights(
-    path: Path, label: str, architecture: Callable[[Any], torch.nn.Module], config: Any, state: dict[str, torch.Tensor]
+def _check_layout(
+    path: Path,
+    label: str,
+    architecture: Callable[[Any], torch.nn.Module],
+    config: Any,
+    layout: dict[str, tuple[str, tuple[int, ...]]],
 ) -> None:
-    """Compare the file's tensors with the declared architecture, name by name and shape by shape."""
+    """Compare the header's tensors with the declared architecture, name by name, shape by shape
+    and dtype by dtype; the architecture is built on the meta device, so nothing is allocated."""
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in architecture(config).state_dict().items()}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
+    missing = sorted(set(expected) - set(layout))
+    unexpected = sorted(set(layout) - set(expected))
     if missing or unexpected:
         parts = []
         if missing:
@@ -333,13 +423,20 @@ def _check_weights(
             parts.append(f"unexpected {len(unexpected)} tensor(s) e.g. {unexpected[:3]}")
         raise ModelFileError(f"{path}: {label} weights do not match the declared architecture: {'; '.join(parts)}")
     for key, shape in expected.items():
-        tensor = state[key]
-        if tuple(tensor.shape) != shape:
-            raise ModelFileError(f"{path}: tensor {key!r} has shape {tuple(tensor.shape)}, expected {shape}")
-        if not tensor.is_floating_point():
-            raise ModelFileError(f"{path}: tensor {key!r} has dtype {tensor.dtype}, expected floating point")
+        dtype, actual = layout[key]
+        if actual != shape:
+            raise ModelFileError(f"{path}: tensor {key!r} has shape {actual}, expected {shape}")
+        if dtype != _WEIGHT_DTYPE:
+            raise ModelFileError(f"{path}: tensor {key!r} has dtype {dtype}; style bank weights must be float32 (F32)")
+
+
+def _read_weights(path: Path, handle: Any, prefix: str, layout: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """Read the tensors :func:`_check_layout` approved, refusing NaN and infinities."""
+    state = {key: handle.get_tensor(prefix + key) for key in layout}
+    for key, tensor in state.items():
         if not bool(torch.isfinite(tensor).all()):
             raise ModelFileError(f"{path}: tensor {key!r} contains NaN or infinite values")
+    return state
 
 
 __all__ = [

@@ -48,6 +48,8 @@ OVERLAP_CHUNK = 4
 #: stylized at this size and upsampled: memory stays bounded, and brush strokes keep the scale
 #: they were trained at instead of shrinking to specks on 4K.  Raise it with ``max_pixels``.
 DEFAULT_MAX_PIXELS = 1920 * 1088
+#: Smallest working-resolution cap: an 8x8 picture, below which no network output means anything.
+MIN_PIXELS = 64
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,8 @@ class StylizerSettings:
             raise InputError(f"strength must be between 0 and 1, got {self.strength}")
         if not 0.0 < self.scale <= 4.0:
             raise InputError(f"scale must be in (0, 4], got {self.scale}")
-        if self.max_pixels < 64:
-            raise InputError(f"max_pixels must be at least 64, got {self.max_pixels}")
+        if self.max_pixels < MIN_PIXELS:
+            raise InputError(f"max_pixels must be at least {MIN_PIXELS}, got {self.max_pixels}")
         object.__setattr__(self, "style_weights", normalize_weights(self.style_weights))
 
 

@@ -1,7 +1,9 @@
-"""The installed layout: every package folder is listed, gui/ and engines/ are namespaced."""
+"""The installed layout (every package folder listed, gui/ and engines/ namespaced) and the
+README's fresh-machine commands, which CI must run as written."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -31,3 +33,17 @@ def test_console_script_and_extras() -> None:
     assert {"gui", "onnx", "train", "tensorrt", "dev"} <= set(project["optional-dependencies"])
     required = " ".join(project["dependencies"])
     assert "tensorrt" not in required and "pycuda" not in required  # optional extras only
+
+
+def _readme_commands() -> list[str]:
+    """The commands of the README's first two ``bash`` blocks: install + demo, then the tests."""
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)[:2]
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_ci_runs_the_readme_commands_as_written() -> None:
+    install, tests = _readme_commands()
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert ci_lines.count(install) == 2, "CI runs README command 1 twice (it must be repeatable)"
+    assert tests in ci_lines
+    assert "--overwrite" in install.split("rtstyle sample", 1)[1], "the demo refuses to overwrite otherwise"

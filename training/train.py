@@ -23,7 +23,8 @@ if __package__ in (None, ""):  # run as a script from a checkout: make `rtstyle`
     else:
         sys.path.insert(0, str(_REPO_ROOT))
 
-from rtstyle.errors import EXIT_INTERRUPTED, InputError, RtStyleError  # noqa: E402
+from rtstyle.errors import InputError, RtStyleError  # noqa: E402
+from rtstyle.interrupts import install_interrupt_handlers, interrupt_exit_code  # noqa: E402
 from training.config import TrainConfig, field_default  # noqa: E402
 from training.data import IMAGE_SUFFIXES  # noqa: E402
 
@@ -104,6 +105,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
 
 
 def main(argv: list[str] | None = None) -> int:
+    install_interrupt_handlers()  # `timeout`/`kill` stop a run as Ctrl-C does: resumable
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -159,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     except RtStyleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("interrupted (resume with --resume RUN_DIR)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupt_exit_code(exc)
 
 
 if __name__ == "__main__":

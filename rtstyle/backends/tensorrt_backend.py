@@ -75,8 +75,7 @@ class TensorRTBackend(Backend):
         if profile is None:
             if self._fixed_engine:
                 raise InputError(f"the TensorRT engine {self.engine_path} does not cover input shape {shape}")
-            self._load(engine_builder("tensorrt")(self.bank, batch=shape[0], height=shape[2], width=shape[3],
-                                                  precision=self.precision, device_index=self.device_index))
+            self._load_built(shape)
             profile = self._profile_for(shape)
             if profile is None:
                 raise BackendUnavailableError(f"the TensorRT builder returned an engine that does not cover {shape}")
@@ -109,6 +108,19 @@ class TensorRTBackend(Backend):
             if all(lo <= s <= hi for lo, s, hi in zip(low, shape, high)):
                 return index
         return None
+
+    def _load_built(self, shape: tuple[int, ...]) -> None:
+        """Load the builder's engine for ``shape``; one that fails to load is rebuilt once."""
+        def build(rebuild: bool) -> Path:
+            return engine_builder("tensorrt")(self.bank, batch=shape[0], height=shape[2], width=shape[3],
+                                              precision=self.precision, device_index=self.device_index, rebuild=rebuild)
+
+        path = build(False)
+        try:
+            self._load(path)
+        except BackendUnavailableError as exc:
+            log.warning("the cached TensorRT engine %s cannot be loaded (%s); rebuilding it", path, exc)
+            self._load(build(True))
 
     def _load(self, path: Path) -> None:
         with torch.cuda.device(self.device_index):

@@ -54,7 +54,8 @@ class VideoReader:
     def _open(self) -> av.container.InputContainer:
         """Open the file for demuxing, translating failures into ``InputError``."""
         try:
-            return av.open(str(self.path), mode="r")
+            # Tags in a legacy 8-bit encoding (or garbled) must not make the pictures unreadable.
+            return av.open(str(self.path), mode="r", metadata_errors="replace")
         except av.FFmpegError as exc:
             raise InputError(
                 f"{self.path}: not a video file PyAV can read ({reason(exc)})"

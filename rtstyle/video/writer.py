@@ -35,12 +35,50 @@ _BT709 = 1
 
 @dataclass(frozen=True)
 class EncodeOptions:
-    """Video encoder settings; ``crf`` and ``preset`` apply to encoders that have them (x264/5)."""
+    """Video encoder settings; ``None`` means "what suits the container and encoder".
 
-    codec: str = "libx264"
-    crf: int = 18
-    preset: str = "medium"
-    pix_fmt: str = "yuv420p"
+    ``codec`` defaults to H.264 where the container holds it and to the container's own video
+    codec elsewhere (VP9 for WebM), ``crf`` and ``preset`` to the encoder's entry in
+    :data:`ENCODER_DEFAULTS`, ``pix_fmt`` to 4:2:0 where the encoder takes it.  ``crf`` and
+    ``preset`` given for an encoder that has no such setting are errors, not silently ignored.
+    """
+
+    codec: str | None = None
+    crf: int | None = None
+    preset: str | None = None
+    pix_fmt: str | None = None
+
+
+@dataclass(frozen=True)
+class EncoderDefaults:
+    """Constant-quality range and defaults of one encoder, plus options it needs alongside.
+
+    ``crf_max`` is the encoder's real top (x264's AVOption accepts any float and clamps to 51
+    without a word, so the range cannot come from FFmpeg's option table).
+    """
+
+    crf: int
+    crf_max: int
+    preset: str | None = None
+    presets: tuple[str, ...] = ()  # empty: the encoder checks its own preset names
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+_X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                 "placebo")
+#: Visually near-transparent quality at a speed that keeps up with stylization on a laptop.
+ENCODER_DEFAULTS: dict[str, EncoderDefaults] = {
+    "libx264": EncoderDefaults(18, 51, "medium", _X26X_PRESETS),
+    "libx265": EncoderDefaults(20, 51, "medium", _X26X_PRESETS, (("x265-params", "log-level=error"),)),
+    # VP9 is in constant-quality mode only with a zero target bit rate; "good" + cpu-used 4 is
+    # libvpx's usual speed/quality middle, row-mt lets it use every core.
+    "libvpx-vp9": EncoderDefaults(31, 63, extra=(("b", "0"), ("deadline", "good"), ("cpu-used", "4"),
+                                                 ("row-mt", "1"))),
+    "libsvtav1": EncoderDefaults(35, 63, "8"),
+}
+#: Bits per pixel per frame for encoders without a constant-quality mode (MPEG-4 part 2 in AVI,
+#: MPEG-2 in TS): FFmpeg's own default of 200 kbit/s would be a blur at any size.
+_BITS_PER_PIXEL = 0.2
 
 
 @dataclass(frozen=True)
@@ -220,23 +258,74 @@ class VideoWriter:
 def check_encodable(path: str | os.PathLike, options: EncodeOptions) -> None:
     """Raise ``OutputError`` now if ``path``'s container or ``options`` cannot be used.
 
-    Lets a conversion fail before any decoding or model work; opening an output container does
-    not create the file until the first packet is written.
+    Lets a conversion fail before any decoding or model work: the encoder is opened with the
+    given settings on a small picture, so a preset it does not know fails here, not after the
+    model has loaded.  Opening an output container does not create the file until the first
+    packet is written.
     """
     path = Path(path)
     container = open_output(path, str(path))
     try:
-        _add_video_stream(
-            container,
-            str(path),
-            width=64,
-            height=64,
-            time_base=Fraction(1, 1000),
-            rate=None,
-            options=options,
+        setup = _add_video_stream(
+            container, str(path), width=64, height=64, time_base=Fraction(1, 1000), rate=None, options=options
         )
+        _open_encoder(setup.stream, str(path), options)
     finally:
         container.close()
+
+
+def _open_encoder(stream: av.video.stream.VideoStream, label: str, options: EncodeOptions) -> None:
+    """Open ``stream``'s encoder, naming ``--preset`` when that is what it refuses."""
+    try:
+        stream.codec_context.open()
+    except (av.FFmpegError, OverflowError) as exc:
+        name = stream.codec_context.name
+        if options.preset is not None:
+            raise OutputError(f"{label}: {name} does not accept --preset {options.preset!r}") from None
+        raise OutputError(f"{label}: cannot open the {name} encoder ({reason(exc)})") from exc
+
+
+def _encoder_options(codec: av.Codec, label: str, options: EncodeOptions, pixels_per_second: float) -> dict[str, str]:
+    """The private options to open ``codec`` with: checked ``--crf``/``--preset`` plus defaults."""
+    private = {o.name: o for o in av.CodecContext.create(codec.name, "w").supported_options.private}
+    known = ENCODER_DEFAULTS.get(codec.name)
+    chosen: dict[str, str] = dict(known.extra) if known else {}
+    if options.crf is not None or known is not None:
+        if "crf" not in private:
+            raise OutputError(f"{label}: {codec.name} has no constant-quality mode; --crf does not apply to it")
+        crf_max = known.crf_max if known else int(private["crf"].max)
+        crf = options.crf if options.crf is not None else known.crf  # type: ignore[union-attr]
+        if not 0 <= crf <= crf_max:
+            raise OutputError(f"{label}: --crf {crf} is out of range for {codec.name} (0 to {crf_max})")
+        chosen["crf"] = str(crf)
+    elif "b" not in chosen:
+        chosen["b"] = str(round(pixels_per_second * _BITS_PER_PIXEL))
+    preset = options.preset if options.preset is not None else (known.preset if known else None)
+    if preset is not None:
+        if "preset" not in private:
+            raise OutputError(f"{label}: {codec.name} has no --preset setting")
+        if known and known.presets and preset not in known.presets:
+            raise OutputError(f"{label}: --preset {preset!r} is not a {codec.name} preset "
+                              f"(use one of {', '.join(known.presets)})")
+        chosen["preset"] = preset
+    return chosen
+
+
+def _container_encoder(container: av.container.OutputContainer, label: str) -> str:
+    """The encoder for a container when ``--codec`` is not given.
+
+    H.264 wherever the container holds it: it is what players everywhere decode, and x264 at
+    a constant quality beats the legacy defaults some muxers declare (MPEG-4 part 2 for AVI,
+    FLV1, MPEG-2 for TS, whose muxer cannot answer the query but carries H.264 every day).
+    Elsewhere the container's own default, as ffmpeg picks it: VP9 for WebM, VP8 for Ogg.
+    """
+    holds_h264 = "h264" in container.supported_codecs or container.format.name == "mpegts"
+    if holds_h264 and "libx264" in av.codecs_available:
+        return "libx264"
+    try:
+        return av.Codec(container.default_video_codec, "w").name
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        raise OutputError(f"{label}: a {container.format.name} file holds no video this build can encode") from None
 
 
 def _add_video_stream(
@@ -250,17 +339,19 @@ def _add_video_stream(
     options: EncodeOptions,
 ) -> _VideoSetup:
     """Create the video stream, turning every way it can be misconfigured into OutputError."""
+    codec_name = options.codec or _container_encoder(container, label)
     try:
-        codec = av.Codec(options.codec, "w")
+        codec = av.Codec(codec_name, "w")
     except av.codec.codec.UnknownCodecError:
-        raise OutputError(f"{label}: unknown video encoder {options.codec!r}") from None
+        raise OutputError(f"{label}: unknown video encoder {codec_name!r}") from None
     if codec.type != "video":
-        raise OutputError(f"{label}: {options.codec!r} is not a video encoder")
-    try:
-        pix = av.VideoFormat(options.pix_fmt)
-    except ValueError:
-        raise OutputError(f"{label}: unknown pixel format {options.pix_fmt!r}") from None
+        raise OutputError(f"{label}: {codec_name!r} is not a video encoder")
     accepted = [f.name for f in codec.video_formats or ()]
+    wanted_format = options.pix_fmt or ("yuv420p" if not accepted or "yuv420p" in accepted else accepted[0])
+    try:
+        pix = av.VideoFormat(wanted_format)
+    except ValueError:
+        raise OutputError(f"{label}: unknown pixel format {wanted_format!r}") from None
     if accepted and pix.name not in accepted:
         raise OutputError(
             f"{label}: {codec.name} cannot encode {pix.name} (it takes {', '.join(accepted)})"
@@ -278,19 +369,16 @@ def _add_video_stream(
             width + pad[1],
             height + pad[0],
         )
-    private = {o.name for o in av.CodecContext.create(codec.name, "w").supported_options.private}
-    wanted = {"crf": str(options.crf), "preset": options.preset}
-    ignored = sorted(set(wanted) - private)
-    if ignored:
-        log.warning("%s: encoder %s has no %s option; ignored", label, codec.name, ignored)
+    frame_rate = rate or Fraction(24)
+    encoder_options = _encoder_options(codec, label, options, float(width * height * frame_rate))
     try:
         stream = container.add_stream(
             codec.name,
-            rate=rate or Fraction(24),
+            rate=frame_rate,
             time_base=time_base,
             width=width + pad[1],
             height=height + pad[0],
-            options={k: v for k, v in wanted.items() if k in private},
+            options=encoder_options,
         )
     except ValueError as exc:
         raise OutputError(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
 from factories import tiny_bank
+from rtstyle.console import NOTICE_LOGGER
 from rtstyle.stylizer import Stylizer
 
 pytest.importorskip("onnxruntime")
@@ -60,3 +63,24 @@ def test_a_scale_pyramid_bank_runs_its_octaves_through_the_exported_graph() -> N
     reference = Stylizer(bank, device="cpu", backend="torch")(frames)
     onnx = Stylizer(bank, device="cpu", backend="onnx")(frames)
     assert np.abs(onnx.astype(np.int16) - reference.astype(np.int16)).max() <= 1
+
+
+def test_a_damaged_cached_graph_is_rebuilt_once_with_a_warning(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("RTSTYLE_CACHE_DIR", str(tmp_path))
+    bank = tiny_bank(2, seed=5)
+    with caplog.at_level(logging.INFO, logger=NOTICE_LOGGER):
+        first = Stylizer(bank, device="cpu", backend="onnx")
+    assert "exporting unsaved to ONNX (first use of this bank here" in caplog.text  # the wait is explained
+    frames = _frames(1, 24, 32, 3, seed=3)
+    expected = first(frames)
+    graph = first.backend.model_path
+    for damage in (b"", b"\x08\x07 not a graph"):
+        graph.write_bytes(damage)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            again = Stylizer(bank, device="cpu", backend="onnx")
+        assert f"the cached ONNX graph {graph} cannot be loaded" in caplog.text
+        assert again.backend.model_path == graph and graph.stat().st_size > 1000
+        np.testing.assert_array_equal(again(frames), expected)

@@ -105,7 +105,7 @@ def test_shipped_fusion_leaves_no_trail_behind_fast_motion() -> None:
     from rtstyle.catalog import resolve_bank
     from rtstyle.stylefile import load_style_bank
 
-    bank = load_style_bank(resolve_bank("fast", "cpu"))
+    bank = load_style_bank(resolve_bank("fast"))
     assert bank.has_fusion
     frames, masks = _disc_clip()
     stylizer = Stylizer(bank, device="cpu", dtype="float32", backend="torch")

@@ -68,7 +68,7 @@ def test_random_bytes_and_pickles_are_rejected_without_unpickling(tmp_path: Path
         load_style_bank(garbage)
     pickled = tmp_path / "pickled.safetensors"
     torch.save({"generator.stem.conv.weight": torch.zeros(3)}, pickled)
-    with pytest.raises(ModelFileError, match="not a valid safetensors"):
+    with pytest.raises(ModelFileError, match="is a zip of pickles .*never unpickles"):
         load_style_bank(pickled)
 
 
@@ -139,7 +139,7 @@ def test_tensor_problems_are_explained(tmp_path: Path) -> None:
     wrong_dtype = dict(tensors)
     wrong_dtype[key] = tensors[key].to(torch.int32)
     _rewrite(path, tensors=wrong_dtype)
-    with pytest.raises(ModelFileError, match="floating point"):
+    with pytest.raises(ModelFileError, match="dtype I32; style bank weights must be float32"):
         load_style_bank(path)
 
     extra = dict(tensors)
@@ -147,16 +147,6 @@ def test_tensor_problems_are_explained(tmp_path: Path) -> None:
     _rewrite(path, tensors=extra)
     with pytest.raises(ModelFileError, match="unexpected 1 tensor"):
         load_style_bank(path)
-
-
-def test_half_precision_weights_load_as_float32(tmp_path: Path) -> None:
-    from safetensors.torch import load_file
-
-    path = write_tiny_bank(tmp_path / "bank.safetensors")
-    tensors = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(str(path)).items()}
-    _rewrite(path, tensors=tensors)
-    bank = load_style_bank(path)
-    assert all(v.dtype == torch.float32 for v in bank.state_dict.values())
 
 
 def test_metadata_alone_can_be_read_cheaply(tmp_path: Path) -> None:

@@ -108,8 +108,14 @@ def test_wrong_frame_size_is_refused(tmp_path):
         ("out.mp4", EncodeOptions(codec="aac"), "is not a video encoder"),
         ("out.mp4", EncodeOptions(pix_fmt="nosuchformat"), "unknown pixel format"),
         ("out.mp4", EncodeOptions(pix_fmt="pal8"), "libx264 cannot encode pal8"),
-        ("out.webm", EncodeOptions(), "webm file cannot hold libx264 video"),
-        ("out.wav", EncodeOptions(), "wav file cannot hold libx264 video"),
+        ("out.webm", EncodeOptions(codec="libx264"), "webm file cannot hold libx264 video"),
+        ("out.wav", EncodeOptions(), "wav file holds no video"),
+        ("out.mp4", EncodeOptions(crf=-5), r"--crf -5 is out of range for libx264 \(0 to 51\)"),
+        ("out.mp4", EncodeOptions(crf=99), r"--crf 99 is out of range for libx264 \(0 to 51\)"),
+        ("out.webm", EncodeOptions(crf=64), r"--crf 64 is out of range for libvpx-vp9 \(0 to 63\)"),
+        ("out.mp4", EncodeOptions(preset="bogus"), "--preset 'bogus' is not a libx264 preset"),
+        ("out.webm", EncodeOptions(preset="fast"), "libvpx-vp9 has no --preset"),
+        ("out.avi", EncodeOptions(codec="mpeg4", crf=20), "mpeg4 has no constant-quality mode"),
         ("out.nosuchsuffix", EncodeOptions(), "unknown video container '.nosuchsuffix'"),
         ("out", EncodeOptions(), r"unknown video container '\(no suffix\)'"),
     ],
@@ -121,6 +127,27 @@ def test_unusable_output_settings(tmp_path, name, options, message):
     with pytest.raises(OutputError, match=message):
         VideoWriter(tmp_path / name, width=32, height=16, time_base=TB, rate=None, options=options)
     assert list(tmp_path.iterdir()) == []  # nothing was created
+
+
+@pytest.mark.parametrize(
+    ("name", "codec"), [("out.mp4", "h264"), ("out.mkv", "h264"), ("out.mov", "h264"), ("out.webm", "vp9"),
+                        ("out.avi", "h264"), ("out.ts", "h264")],
+)
+def test_the_container_picks_the_encoder_when_none_is_given(tmp_path, name, codec):
+    write(tmp_path / name, frames(3), options=EncodeOptions())
+    with av.open(str(tmp_path / name)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == codec
+        assert sum(1 for _ in container.decode(stream)) == 3
+
+
+def test_an_encoder_that_rejects_its_settings_is_caught_before_any_frame(tmp_path):
+    """SVT-AV1 checks its own preset names: opening it up front finds the mistake."""
+    if "libsvtav1" not in av.codecs_available:
+        pytest.skip("this FFmpeg build has no SVT-AV1 encoder")
+    with pytest.raises(OutputError, match="libsvtav1 does not accept --preset 'bogus'"):
+        check_encodable(tmp_path / "out.mkv", EncodeOptions(codec="libsvtav1", preset="bogus"))
+    assert list(tmp_path.iterdir()) == []
 
 
 def _copy_audio(src, dst) -> None:

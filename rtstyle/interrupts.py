@@ -1,0 +1,62 @@
+"""Termination signals as Ctrl-C: SIGTERM and SIGHUP unwind rtstyle the way SIGINT does.
+
+``timeout``, ``kill``, systemd and ``docker stop`` send SIGTERM; closing a terminal sends SIGHUP.
+Python's default for both is to die on the spot, which skips every ``finally`` and leaves the
+hidden temporary output beside the destination.  Raising an exception instead lets the same
+clean-up paths that handle Ctrl-C run (the temporary file is removed, worker threads stop).  The
+exception subclasses ``KeyboardInterrupt`` so code that already handles Ctrl-C handles these too.
+
+The handlers are one-shot: once a signal has started the unwinding, further signals are noted but
+not raised, so a second Ctrl-C (or a supervisor repeating SIGTERM) cannot interrupt the clean-up
+half way and print a traceback from inside it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+#: Signals turned into :class:`Interrupted`; SIGHUP does not exist on Windows.
+HANDLED_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class Interrupted(KeyboardInterrupt):
+    """The process was asked to stop by ``signum``; exits as shells expect, ``128 + signum``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def interrupt_exit_code(exc: KeyboardInterrupt) -> int:
+    """Exit status for ``exc``: its signal's, or SIGINT's for a plain ``KeyboardInterrupt``."""
+    return exc.exit_code if isinstance(exc, Interrupted) else 128 + signal.SIGINT
+
+
+class _OneShot:
+    """Signal handler raising :class:`Interrupted` for the first signal only."""
+
+    def __init__(self) -> None:
+        self.fired = False
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        if self.fired:
+            return
+        self.fired = True
+        raise Interrupted(signum)
+
+
+def install_interrupt_handlers() -> None:
+    """Route SIGINT, SIGTERM and SIGHUP to :class:`Interrupted` (main thread only; else no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    handler = _OneShot()
+    for signum in HANDLED_SIGNALS:
+        signal.signal(signum, handler)

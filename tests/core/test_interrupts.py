@@ -1,0 +1,84 @@
+"""Stop signals: SIGTERM and SIGHUP end a conversion like Ctrl-C, at any moment, without a trace."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from factories import write_tiny_bank
+from rtstyle.interrupts import Interrupted, install_interrupt_handlers, interrupt_exit_code
+from rtstyle.video.sample import make_sample_clip
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+
+@pytest.fixture
+def restored_handlers() -> Iterator[None]:
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+def test_a_signal_raises_once_and_later_ones_cannot_interrupt_the_clean_up(restored_handlers: None) -> None:
+    install_interrupt_handlers()
+    with pytest.raises(Interrupted) as caught:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler runs at the next bytecode; this is never reached in full
+    assert caught.value.signum == signal.SIGTERM and interrupt_exit_code(caught.value) == 143
+    os.kill(os.getpid(), signal.SIGHUP)  # during "clean-up": noted, not raised
+    assert interrupt_exit_code(KeyboardInterrupt()) == 130
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny bank and a clip long enough (10 s) to be mid-conversion when the signal comes."""
+    folder = tmp_path_factory.mktemp("inputs")
+    bank = write_tiny_bank(folder / "tiny.safetensors")
+    return bank, make_sample_clip(folder / "clip.mp4", seconds=10, width=160, height=120, fps=24)
+
+
+def _convert(inputs: tuple[Path, Path], out_dir: Path) -> subprocess.Popen[str]:
+    bank, clip = inputs
+    command = [sys.executable, "-m", "rtstyle.cli", "convert", str(clip), str(out_dir / "out.mp4"),
+               "--model", str(bank), "--backend", "torch", "--quiet"]
+    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])  # SIGINT: test_cli's Ctrl-C test
+def test_a_signal_mid_conversion_removes_the_temporary_file(
+    inputs: tuple[Path, Path], tmp_path: Path, signum: int
+) -> None:
+    process = _convert(inputs, tmp_path)
+    deadline = time.monotonic() + 120
+    while not any(p.name.startswith(".out.rtstyle-") for p in tmp_path.iterdir()):
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "the conversion never started writing"
+        time.sleep(0.02)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum, err
+    assert err.strip().splitlines() == ["rtstyle: error: interrupted; nothing was written"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("delay_s", [0.1, 1.0])
+def test_a_signal_during_start_up_prints_no_traceback(
+    inputs: tuple[Path, Path], tmp_path: Path, delay_s: float
+) -> None:
+    """Whenever it lands (interpreter start, imports, model load), the exit is clean."""
+    process = _convert(inputs, tmp_path)
+    time.sleep(delay_s)  # where in the start-up the signal lands; every moment must pass
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert "Traceback" not in err
+    # Before the handlers are installed (interpreter start-up) SIGTERM's default action applies.
+    assert process.returncode in (143, -signal.SIGTERM), err
+    assert list(tmp_path.iterdir()) == []
