@@ -34,8 +34,11 @@ def _export_onnx(args: argparse.Namespace) -> int:
         atomic_write(destination, cached_onnx(bank).read_bytes())  # the runtime's export, if it made one
     else:
         export_onnx(bank, destination, opset=args.opset)
-    print(f"wrote {destination}: inputs image [N,3,H,W] float32 in [0,1] (H, W dynamic) and style_weights "
-          f"[N,{bank.config.num_styles}] ({', '.join(bank.style_names)}); strength, colour keeping, "
+    if bank.config.style_dim:
+        style = f"style_vector [N,{bank.config.style_dim}] (a style's vector, or a mix of them; {len(bank.styles)} stored in the bank)"
+    else:
+        style = f"style_weights [N,{bank.config.num_styles}] ({', '.join(bank.style_names)})"
+    print(f"wrote {destination}: inputs image [N,3,H,W] float32 in [0,1] (H, W dynamic) and {style}; strength, colour keeping, "
           f"resizing{' and the fusion network F' if bank.has_fusion else ''} stay outside the graph "
           "(the runtime applies them)", file=sys.stderr)
     if args.no_check:

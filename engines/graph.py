@@ -46,7 +46,11 @@ class ExportInstanceNorm(ConditionalInstanceNorm):
 
 
 class ExportGraph(nn.Module):
-    """``(image [N,3,H,W] in [0,1], style_weights [N,S]) -> stylized [N,3,H,W]``, export-ready."""
+    """``(image [N,3,H,W] in [0,1], code [N,K]) -> stylized [N,3,H,W]``, export-ready.
+
+    ``code`` is the generator's style code: the weights ``[N,S]`` of a one-hot bank, the style
+    vector ``[N,D]`` of a style-vector bank (see :data:`rtstyle.backends.artifacts.VECTOR_INPUT`).
+    """
 
     def __init__(self, generator: StyleGenerator) -> None:
         super().__init__()
@@ -54,10 +58,10 @@ class ExportGraph(nn.Module):
         self.stride = generator.config.stride
         self.min_size = generator.min_size
 
-    def forward(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         height, width = image.shape[-2], image.shape[-1]
         padded = F.pad(image, (0, (-width) % self.stride, 0, (-height) % self.stride), mode="replicate")
-        return self.generator.level(padded, style_weights)[..., :height, :width]
+        return self.generator.paint(padded, code)[..., :height, :width]
 
 
 def _with_export_norms(generator: StyleGenerator) -> StyleGenerator:

@@ -1,8 +1,10 @@
 """ONNX export of a style bank: dynamic batch, height and width; the style mix is an input.
 
-The graph is ``stylized = G(image, style_weights)``: ``image`` ``[N,3,H,W]`` float32 in [0,1]
-with H, W >= ``min_size`` (metadata), ``style_weights`` ``[N,S]`` (non-negative, summing to 1),
-``stylized`` ``[N,3,H,W]`` in [0,1].  Mixing styles therefore needs no re-export.  Strength,
+The graph is ``stylized = G(image, code)``: ``image`` ``[N,3,H,W]`` float32 in [0,1] with H, W >=
+``min_size`` (metadata), the style code -- ``style_weights`` ``[N,S]`` (non-negative, summing to
+1) for a one-hot bank, ``style_vector`` ``[N,D]`` (the mixed style vector) for a style-vector bank
+-- and ``stylized`` ``[N,3,H,W]`` in [0,1].  Mixing styles, and for a style-vector bank adding a
+picture as a style, therefore need no re-export.  Strength,
 colour keeping and the working-resolution resize are *not* in the graph: the runtime applies them
 in torch around every backend, so all backends share one implementation of them.
 
@@ -25,7 +27,7 @@ from pathlib import Path
 import torch
 
 from rtstyle import __version__
-from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, WEIGHTS_INPUT, bank_fingerprint, cache_dir
+from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, bank_fingerprint, cache_dir, style_input
 from rtstyle.backends.registry import require_module
 from rtstyle.console import notice
 from rtstyle.errors import BackendUnavailableError
@@ -52,20 +54,20 @@ def export_onnx(bank: StyleBank, destination: Path, *, opset: int = DEFAULT_OPSE
     # An example that is not a multiple of the stride and has a batch > 1, so no size is
     # specialised to the example (torch.export treats sizes 0 and 1 as constants).
     image = torch.rand(2, 3, min_size + stride + 1, min_size + 2 * stride + 3)
-    weights = torch.full((2, bank.config.num_styles), 1.0 / bank.config.num_styles)
+    code = torch.full((2, bank.config.code_dim), 1.0 / bank.config.code_dim)
     batch = torch.export.Dim("batch", min=1)
     height = torch.export.Dim("height", min=min_size)
     width = torch.export.Dim("width", min=min_size)
     with _quiet_exporter():
         program = torch.onnx.export(
-            graph, (image, weights), dynamo=True, opset_version=opset, verbose=False,
-            input_names=[IMAGE_INPUT, WEIGHTS_INPUT], output_names=[OUTPUT],
-            dynamic_shapes={"image": {0: batch, 2: height, 3: width}, "style_weights": {0: batch}},
+            graph, (image, code), dynamo=True, opset_version=opset, verbose=False,
+            input_names=[IMAGE_INPUT, style_input(bank.config)], output_names=[OUTPUT],
+            dynamic_shapes={"image": {0: batch, 2: height, 3: width}, "code": {0: batch}},
         )
     model = program.model_proto
     metadata = {
         "format": METADATA_FORMAT, "export_version": str(EXPORT_VERSION), "rtstyle_version": __version__,
-        "bank_sha256": bank_fingerprint(bank), "style_names": json.dumps(bank.style_names),
+        "bank_sha256": bank_fingerprint(bank), "style_names": json.dumps(_graph_style_names(bank)),
         "stride": str(stride), "min_size": str(min_size),
         "outside_graph": "strength, keep_colors, working-resolution resize, the scale pyramid and the fusion network F "
                          "are applied by the runtime",
@@ -87,7 +89,7 @@ def cached_onnx(bank: StyleBank, *, rebuild: bool = False) -> Path:
     """
     # Style names are in the graph's metadata, so they are part of the key with the weights.
     key = hashlib.sha256(
-        f"{bank_fingerprint(bank)}:{bank.style_names}:{EXPORT_VERSION}:{DEFAULT_OPSET}:{torch.__version__}".encode()
+        f"{bank_fingerprint(bank)}:{_graph_style_names(bank)}:{EXPORT_VERSION}:{DEFAULT_OPSET}:{torch.__version__}".encode()
     ).hexdigest()[:32]
     path = cache_dir("onnx") / f"{key}.onnx"
     if path.is_file() and not rebuild:
@@ -99,6 +101,12 @@ def cached_onnx(bank: StyleBank, *, rebuild: bool = False) -> Path:
         raise
     except Exception as exc:  # noqa: BLE001 - the exporter's failures are many; auto falls back on this
         raise BackendUnavailableError(f"ONNX export of {bank.name} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _graph_style_names(bank: StyleBank) -> list[str]:
+    """The styles the graph's weights input indexes; none for a style-vector bank, whose graph
+    takes the vector (so its styles, pictures included, come and go without a new export)."""
+    return [] if bank.config.style_dim else bank.style_names
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, WEIGHTS_INPUT
+from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, style_input
 from rtstyle.backends.registry import require_module
 from rtstyle.stylefile import StyleBank
 
@@ -64,8 +64,9 @@ def check_parity(onnx_path: Path, bank: StyleBank, shapes: list[tuple[int, int, 
         images = rng.random((batch, 3, height, width), dtype=np.float32)
         weights = rng.dirichlet(np.ones(bank.config.num_styles), size=batch).astype(np.float32)
         with torch.inference_mode():
-            expected = generator.level(torch.from_numpy(images), torch.from_numpy(weights)).numpy()
-        actual = session.run([OUTPUT], {IMAGE_INPUT: images, WEIGHTS_INPUT: weights})[0]
+            code = generator.style_code(torch.from_numpy(weights))
+            expected = generator.paint(torch.from_numpy(images), code).numpy()
+        actual = session.run([OUTPUT], {IMAGE_INPUT: images, style_input(bank.config): code.numpy()})[0]
         if actual.shape != expected.shape:
             raise RuntimeError(f"exported graph returned {actual.shape} for input {images.shape}")
         cases.append(ParityCase((batch, height, width), float(np.abs(actual - expected).max())))

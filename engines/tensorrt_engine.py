@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from rtstyle.backends.artifacts import cache_dir
+from rtstyle.backends.artifacts import cache_dir, style_input
 from rtstyle.backends.registry import require_module
 from rtstyle.console import notice
 from rtstyle.errors import BackendUnavailableError
@@ -49,7 +49,7 @@ def engine_for(
     found = None if rebuild else cache.find_covering(key, shape)
     if found is not None:
         return found[0]
-    return _build(cache, key, onnx_path, bank.config.num_styles, device_index)
+    return _build(cache, key, onnx_path, bank, device_index)
 
 
 def build_engines(
@@ -66,7 +66,7 @@ def build_engines(
     for precision in precisions:
         key = _key(onnx_path, precision, profiles, device_index)
         existing = cache.lookup(key)
-        path = existing or _build(cache, key, onnx_path, bank.config.num_styles, device_index)
+        path = existing or _build(cache, key, onnx_path, bank, device_index)
         results.append(BuiltEngine(precision, path, existing is None))
     return results
 
@@ -79,7 +79,7 @@ def _key(onnx_path: Path, precision: str, profiles: tuple[ShapeProfile, ...], de
     return EngineKey(file_sha256(onnx_path), trt.__version__, gpu, precision, profiles)
 
 
-def _build(cache: EngineCache, key: EngineKey, onnx_path: Path, num_styles: int, device_index: int) -> Path:
+def _build(cache: EngineCache, key: EngineKey, onnx_path: Path, bank: StyleBank, device_index: int) -> Path:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{key.tensorrt_version}-{key.gpu_name}").strip("-")
     timing_cache = cache.directory / f"timing-{slug}.cache"
     notice("building a %s TensorRT engine for %s on %s (first use of these sizes; cached for next time): "
@@ -87,7 +87,7 @@ def _build(cache: EngineCache, key: EngineKey, onnx_path: Path, num_styles: int,
            key.gpu_name)
     with torch.cuda.device(device_index):
         data = build_engine(onnx_path, precision=key.precision, profiles=key.profiles,
-                            num_styles=num_styles, timing_cache=timing_cache)
+                            style_input=(style_input(bank.config), bank.config.code_dim), timing_cache=timing_cache)
     path = cache.store(key, data)
     log.info("cached %s TensorRT engine %s", key.precision, path)
     return path

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rtstyle.backends.artifacts import IMAGE_INPUT, WEIGHTS_INPUT
+from rtstyle.backends.artifacts import IMAGE_INPUT
 from rtstyle.backends.registry import require_module
 from rtstyle.backends.tensorrt_backend import make_logger
 from rtstyle.errors import BackendUnavailableError
@@ -32,10 +32,13 @@ def build_engine(
     *,
     precision: str,
     profiles: Sequence[ShapeProfile],
-    num_styles: int,
+    style_input: tuple[str, int],
     timing_cache: Path | None = None,
 ) -> bytes:
-    """Parse ``onnx_path``, build a serialized engine for ``precision`` and ``profiles``."""
+    """Parse ``onnx_path``, build a serialized engine for ``precision`` and ``profiles``.
+
+    ``style_input`` is the graph's style-code input and its width (weights ``S`` or vector ``D``).
+    """
     trt = require_module("tensorrt", "tensorrt", "building TensorRT engines")
     logger = make_logger(trt)
     builder = trt.Builder(logger)
@@ -50,7 +53,8 @@ def build_engine(
     for shapes in profiles:
         profile = builder.create_optimization_profile()
         profile.set_shape(IMAGE_INPUT, *[(n, 3, h, w) for n, h, w in (shapes.min, shapes.opt, shapes.max)])
-        profile.set_shape(WEIGHTS_INPUT, *[(n, num_styles) for n, _, _ in (shapes.min, shapes.opt, shapes.max)])
+        code_name, code_dim = style_input
+        profile.set_shape(code_name, *[(n, code_dim) for n, _, _ in (shapes.min, shapes.opt, shapes.max)])
         config.add_optimization_profile(profile)
     cache = config.create_timing_cache(timing_cache.read_bytes() if timing_cache and timing_cache.is_file() else b"")
     config.set_timing_cache(cache, ignore_mismatch=False)

@@ -92,11 +92,12 @@ def run_gui(args: argparse.Namespace) -> int:
 def _check_options(args: argparse.Namespace) -> None:
     """Fail before any window opens on what the command line alone gets wrong."""
     from rtstyle.backends import backend_names
-    from rtstyle.catalog import resolve_bank
+    from rtstyle.catalog import ANY_STYLE_BANK, resolve_bank
     from rtstyle.commands import check_style_options
     from rtstyle.device import pick_device, pick_dtype
     from rtstyle.errors import InputError
     from rtstyle.mixing import mix_from_specs
+    from rtstyle.picture_styles import saved_names_in
     from rtstyle.stylefile import read_bank_metadata
     from rtstyle.video.atomic import check_destination
     from rtstyle_gui.sources import SourceSpec
@@ -111,8 +112,9 @@ def _check_options(args: argparse.Namespace) -> None:
     device = pick_device(args.device or "auto")
     pick_dtype(args.dtype, device)
     if args.model is not None or args.style:
-        bank = resolve_bank(args.model)
+        pictures = saved_names_in(args.style)  # saved paintings: the window paints them with the any-style bank
+        bank = resolve_bank(args.model if args.model is not None or not pictures else ANY_STYLE_BANK)
         names = [str(s.get("name")) for s in read_bank_metadata(bank)["styles"] if isinstance(s, dict)]
-        mix_from_specs(args.style, names)
+        mix_from_specs(args.style, names + pictures)
     if args.screenshot is not None:
         check_destination(args.screenshot, overwrite=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from rtstyle.errors import RtStyleError
+from rtstyle.errors import RtStyleError, StyleNotFoundError
 
 
 class Remedy(enum.Enum):
@@ -85,3 +85,8 @@ def _memory_fault(on_gpu: bool, doing: str) -> Fault:
 
 def recording_fault(exc: BaseException) -> Fault:
     return Fault(f"Recording: {_detail(exc)}", ())
+
+
+def picture_fault(exc: BaseException) -> Fault:
+    """A picture that could not become a style (unreadable, too small, no any-style bank)."""
+    return Fault(f"Add painting: {_detail(exc)}", (Remedy.OPEN_BANK,) if isinstance(exc, StyleNotFoundError) else ())

@@ -3,18 +3,20 @@
 Several sliders may be up at once: the bank mixes styles inside the network (conditional instance
 norm), so the slider values are the mix weights, normalised.  Each card shows its share of the
 mix, so "60 / 40" reads as such whatever the raw slider positions are.  Clicking a thumbnail plays
-that style alone, the quickest way to browse a bank.
+that style alone, the quickest way to browse a bank.  Picture files dropped on the Styles group
+become styles (an any-style bank paints any picture; see :mod:`rtstyle_gui.pictures`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QMouseEvent, QPainter, QPixmap
-from PyQt6.QtWidgets import QFrame, QGridLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PyQt6.QtGui import QColor, QDragEnterEvent, QDropEvent, QMouseEvent, QPainter, QPixmap, QResizeEvent
+from PyQt6.QtWidgets import QFrame, QGridLayout, QGroupBox, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from rtstyle_gui.view import to_qimage
 
@@ -34,6 +36,23 @@ class _Thumbnail(QLabel):
     def mousePressEvent(self, event: QMouseEvent | None) -> None:
         if event is not None and event.button() == Qt.MouseButton.LeftButton:
             self.clicked.emit()
+
+
+class _Title(QLabel):
+    """A title cut short with "…" to the width the card gives it.
+
+    A label asks for the width of its whole text, so one long title (a painting's file name)
+    would make every card wider than the panel and push the sliders out of sight.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._full = text
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.width()))
 
 
 def _pixmap(info: StyleCardInfo) -> QPixmap:
@@ -62,8 +81,8 @@ class StyleCard(QFrame):
         self.thumbnail.setFixedSize(THUMB, THUMB)
         self.thumbnail.setCursor(Qt.CursorShape.PointingHandCursor)
         self.thumbnail.setToolTip(f"Show only {info.title}")
-        self.title = QLabel(info.title)
-        self.title.setToolTip(info.name)
+        self.title = _Title(info.title)
+        self.title.setToolTip(f"{info.title} ({info.name})")
         self.title.setStyleSheet("font-weight: 600;")
         self.share = QLabel()
         self.share.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -154,3 +173,30 @@ class StyleGallery(QWidget):
             share = card.slider.value() / total if total else 0.0
             card.share.setText(f"{share:.0%}" if share else "—")
             card.set_selected(share > 0)
+
+
+class StylesBox(QGroupBox):
+    """The group around the gallery; files dropped anywhere on it arrive as ``filesDropped``.
+
+    The whole group takes drops, not only the cards: it is what a user aims at, and the cards
+    are greyed out (and so refuse drops) while regions are on.  Any drag with URLs is accepted,
+    so that a file that is no picture gets a word in the status line instead of a silent "no".
+    """
+
+    filesDropped = pyqtSignal(object)  # list[Path]: the local files dropped (empty: none was)
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, parent)
+        self.setAcceptDrops(True)
+
+    def dragEnterEvent(self, event: QDragEnterEvent | None) -> None:
+        mime = event.mimeData() if event is not None else None
+        if event is not None and mime is not None and mime.hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent | None) -> None:
+        mime = event.mimeData() if event is not None else None
+        if event is None or mime is None:
+            return
+        event.acceptProposedAction()
+        self.filesDropped.emit([Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()])

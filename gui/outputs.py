@@ -17,13 +17,13 @@ from PyQt6.QtWidgets import QFileDialog, QWidget
 
 from rtstyle.catalog import user_style_dir
 from rtstyle.errors import OutputError
-from rtstyle.video.images import write_image
+from rtstyle.video.images import IMAGE_SUFFIXES, write_image
 
 log = logging.getLogger(__name__)
 
 VIDEO_FILTER = "Videos (*.mp4 *.mkv *.mov *.webm *.avi *.m4v);;All files (*)"
 BANK_FILTER = "Style banks (*.safetensors)"
-MASK_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
+IMAGE_FILTER = f"Images ({' '.join(f'*{suffix}' for suffix in sorted(IMAGE_SUFFIXES))});;All files (*)"
 
 
 class OutputFiles:
@@ -81,5 +81,11 @@ class OutputFiles:
     @staticmethod
     def ask_mask_image(parent: QWidget) -> Path | None:
         chosen, _ = QFileDialog.getOpenFileName(parent, "Regions from a grey mask (dark = first region)",
-                                                str(Path.home()), MASK_FILTER)
+                                                str(Path.home()), IMAGE_FILTER)
         return Path(chosen) if chosen else None
+
+    @staticmethod
+    def ask_pictures(parent: QWidget) -> list[Path]:
+        """Pictures to paint like (several at once: a user adding paintings often has a folder of them)."""
+        chosen, _ = QFileDialog.getOpenFileNames(parent, "Add paintings as styles", str(Path.home()), IMAGE_FILTER)
+        return [Path(path) for path in chosen]

@@ -10,23 +10,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QScrollArea,
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
     QSlider, QToolButton, QVBoxLayout, QWidget,
 )
 
 from rtstyle.catalog import BankEntry
 from rtstyle_gui.devices import Choice
-from rtstyle_gui.gallery import StyleGallery
+from rtstyle_gui.gallery import StyleGallery, StylesBox
 from rtstyle_gui.regions_panel import RegionsBox
 
 #: Working resolutions offered, as fractions of the frame: what ``--scale`` sets.
 SCALES = ((1.0, "Full"), (0.75, "¾"), (0.5, "½ (≈4× faster)"), (0.25, "¼ (≈16× faster)"))
 PANEL_WIDTH = 340
-MIX_HINT = "Raise several sliders to mix styles; click a picture to use it alone."
+MIX_HINT = ("Raise several sliders to mix styles; click a picture to use it alone; drop a painting here "
+            "to paint like it.")
 REGIONS_HINT = "Regions are on: each region takes the style chosen under Regions, so the mix sliders rest."
 FUSION_TIP = "Run the bank's fusion network F: steadier video, the detail a lower resolution loses, soft region seams"
 NO_FUSION_TIP = "this style bank has no fusion network"
+ADD_PAINTING_SHORTCUT = "P"
+ADD_PAINTING_TIP = (f"Paint in the style of any picture: choose image files, or drop them on Styles "
+                    f"({ADD_PAINTING_SHORTCUT}).  They are kept for next time.")
 
 
 def select_data(combo: QComboBox, value: object) -> bool:
@@ -100,8 +105,8 @@ class ControlPanel(QScrollArea):
         self.progress.setFormat(text)
         self.progress.show()
 
-    def _styles_group(self) -> QGroupBox:
-        group = QGroupBox("Styles")
+    def _styles_group(self) -> StylesBox:
+        group = self.styles_box = StylesBox("Styles")
         layout = QVBoxLayout(group)
         layout.setContentsMargins(6, 6, 6, 6)
         self.styles_hint = QLabel(MIX_HINT)
@@ -115,7 +120,34 @@ class ControlPanel(QScrollArea):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.gallery)
         layout.addWidget(scroll, 1)
+        self._gallery_scroll = scroll
+        self._revealed: str | None = None  # the card to keep in view while the gallery grows
+        bar = scroll.verticalScrollBar()
+        assert bar is not None
+        bar.rangeChanged.connect(lambda _low, _high: self._reveal())
+        bar.actionTriggered.connect(self._on_user_scrolled)
+        self.add_painting = QPushButton("Add painting…")
+        self.add_painting.setToolTip(ADD_PAINTING_TIP)
+        self.add_painting.setShortcut(QKeySequence(ADD_PAINTING_SHORTCUT))
+        layout.addWidget(self.add_painting)
         return group
+
+    def reveal_style(self, name: str) -> None:
+        """Scroll the gallery to the card of ``name`` (a painting just added is last, often out of view).
+
+        New cards take their place over several rounds of the event loop (the gallery grows, then
+        the scroll range), so the card is brought into view whenever the range changes, until
+        the user scrolls.  If the range does not change, every card is in view already.
+        """
+        self._revealed = name
+
+    def _reveal(self) -> None:
+        for card in self.gallery.cards:
+            if card.info.name == self._revealed:
+                self._gallery_scroll.ensureWidgetVisible(card)
+
+    def _on_user_scrolled(self, _action: int) -> None:
+        self._revealed = None  # the view stays where the user puts it
 
     def _look_group(self) -> QGroupBox:
         group = QGroupBox("Look")

@@ -1,17 +1,19 @@
 """The live pipeline: capture, inference, recording and model loading, seen from the GUI.
 
 Widgets never touch threads or models; they call this object and listen to its signals.  Work
-happens in plain Python threads (capture, inference, recording, loading) that report back by
-emitting signals of this QObject, which lives in the GUI thread: Qt queues a signal emitted from
-another thread into the receiver's event loop, so every slot runs in the GUI thread.  Reports from
-a source or a model load that has since been replaced carry an old generation number and are
-dropped, so a late error from a camera the user already switched away from never shows up.
+happens in plain Python threads (capture, inference, recording, loading, reading pictures as
+styles) that report back by emitting signals of this QObject, which lives in the GUI thread: Qt
+queues a signal emitted from another thread into the receiver's event loop, so every slot runs in
+the GUI thread.  Reports from a source or a model load that has since been replaced carry an old
+generation number and are dropped, so a late error from a camera the user already switched away
+from never shows up.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, pyqtSignal
@@ -19,6 +21,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from rtstyle.stylizer import Stylizer
 from rtstyle_gui.capture import Captured, CaptureThread
 from rtstyle_gui.loader import ModelLoader, ModelRequest
+from rtstyle_gui.pictures import PictureReader
 from rtstyle_gui.recorder import Recorder
 from rtstyle_gui.slot import LatestSlot
 from rtstyle_gui.sources import SourceSpec, open_source
@@ -40,19 +43,22 @@ class LivePipeline(QObject):
     sourceFailed = pyqtSignal(object, object)  # SourceSpec, exception
     stylizeFailed = pyqtSignal(object)  # exception; the stylizer has been dropped
     modelProgress = pyqtSignal(int, str)  # percent, what is happening
-    modelLoaded = pyqtSignal(object, object)  # ModelRequest, Stylizer (not yet in use)
+    modelLoaded = pyqtSignal(object, object, object)  # ModelRequest, Stylizer (not yet in use), notes
     modelFailed = pyqtSignal(object, object)  # ModelRequest, exception
     recordingFinished = pyqtSignal(object, int)  # path, frames written
     recordingFailed = pyqtSignal(object, object)  # path, exception
     virtualCameraStarted = pyqtSignal(str)  # device name
     virtualCameraFailed = pyqtSignal(object)  # exception; the sink has stopped
+    pictureRead = pyqtSignal(object, object)  # PictureStyle (saved in the style directory), notes
+    pictureFailed = pyqtSignal(object, object)  # path, exception
 
     # Cross-thread reports tagged with the generation they belong to.
     _captureStarted = pyqtSignal(int)
     _captureFailed = pyqtSignal(int, object)
     _loadProgress = pyqtSignal(int, int, str)
-    _loadDone = pyqtSignal(int, object, object)
+    _loadDone = pyqtSignal(int, object, object, object)
     _loadFailed = pyqtSignal(int, object, object)
+    _edited = pyqtSignal(object, object)  # the edit's on_done, its exception or None
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -66,11 +72,13 @@ class LivePipeline(QObject):
         self._load_generation = 0
         self._recorder: Recorder | None = None
         self._virtual_camera: VirtualCamera | None = None
+        self._pictures: PictureReader | None = None
         self._captureStarted.connect(self._on_capture_started)
         self._captureFailed.connect(self._on_capture_failed)
         self._loadProgress.connect(self._on_load_progress)
         self._loadDone.connect(self._on_load_done)
         self._loadFailed.connect(self._on_load_failed)
+        self._edited.connect(lambda on_done, error: on_done(error))
         self._worker.start()
 
     # -- source --------------------------------------------------------------------------------
@@ -122,6 +130,25 @@ class LivePipeline(QObject):
         """Stylize with ``stylizer`` from the next frame on (None: show the source)."""
         self._worker.set_stylizer(stylizer)
 
+    def edit_stylizer(self, edit: Callable[[], None], on_done: Callable[[BaseException | None], None]) -> None:
+        """Run ``edit`` in the inference thread between two frames, then ``on_done(error)`` here.
+
+        For changes to a stylizer's model, such as styles added to it, that a frame in flight must
+        not meet half-done: that thread never stylizes and edits at once.  The stylizer need not be
+        the one in use.
+        """
+
+        def run() -> None:
+            try:
+                edit()
+            except Exception as exc:  # noqa: BLE001 - reported to the window through on_done
+                log.warning("changing the stylizer failed: %s", exc)
+                self._edited.emit(on_done, exc)
+            else:
+                self._edited.emit(on_done, None)
+
+        self._worker.between_frames(run)
+
     def load_model(self, request: ModelRequest) -> None:
         """Load in the background; only the latest request's outcome is reported."""
         self._load_generation += 1
@@ -129,7 +156,7 @@ class LivePipeline(QObject):
         loader = ModelLoader(
             request,
             on_progress=lambda percent, text: self._loadProgress.emit(generation, percent, text),
-            on_done=lambda stylizer: self._loadDone.emit(generation, request, stylizer),
+            on_done=lambda stylizer, notes: self._loadDone.emit(generation, request, stylizer, notes),
             on_error=lambda exc: self._loadFailed.emit(generation, request, exc),
         )
         self._loaders = [t for t in self._loaders if t.is_alive()] + [loader]
@@ -143,13 +170,25 @@ class LivePipeline(QObject):
         if generation == self._load_generation:
             self.modelProgress.emit(percent, text)
 
-    def _on_load_done(self, generation: int, request: ModelRequest, stylizer: Stylizer) -> None:
+    def _on_load_done(self, generation: int, request: ModelRequest, stylizer: Stylizer, notes: list[str]) -> None:
         if generation == self._load_generation:
-            self.modelLoaded.emit(request, stylizer)
+            self.modelLoaded.emit(request, stylizer, notes)
 
     def _on_load_failed(self, generation: int, request: ModelRequest, exc: BaseException) -> None:
         if generation == self._load_generation:
             self.modelFailed.emit(request, exc)
+
+    # -- pictures as styles ------------------------------------------------------------------
+
+    def read_picture(self, path: Path, taken: frozenset[str]) -> None:
+        """Read ``path`` as a style and save it, in the background, under a name not in ``taken``.
+
+        ``pictureRead`` or ``pictureFailed`` follows; pictures are read in the order submitted.
+        """
+        if self._pictures is None:
+            self._pictures = PictureReader(on_read=self.pictureRead.emit, on_error=self.pictureFailed.emit)
+            self._pictures.start()
+        self._pictures.submit(path, taken)
 
     # -- results and recording ---------------------------------------------------------------
 
@@ -216,6 +255,9 @@ class LivePipeline(QObject):
         self.stop_source()
         self.stop_recording()
         self.stop_virtual_camera()
+        if self._pictures is not None:
+            self._pictures.stop()
+            self._pictures = None
         self._worker.stop()
         if recorder is not None:
             recorder.wait()
@@ -226,5 +268,5 @@ class LivePipeline(QObject):
 
     def threads(self) -> list[threading.Thread]:
         """Threads of this pipeline still running (for tests and diagnostics)."""
-        candidates = [self._worker, self._capture, self._recorder, self._virtual_camera, *self._loaders]
+        candidates = [self._worker, self._capture, self._recorder, self._virtual_camera, self._pictures, *self._loaders]
         return [t for t in candidates if t is not None and t.is_alive()]

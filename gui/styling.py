@@ -5,28 +5,37 @@ The panel's widgets hold the user's choices; every change becomes one new immuta
 picks up on its next frame.  Loading goes through the pipeline's background loader; until a new
 model is ready the current one keeps running, and a model that fails to load or to run is
 reported as a :class:`Fault` for the window's banner.
+
+Paintings added with "Add painting…" or dropped on the styles are read and saved in the background
+(:mod:`rtstyle_gui.pictures`) and become styles of the running any-style model between two frames;
+when the bank in use paints only its own styles, the any-style bank is loaded instead, with every
+saved painting.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from rtstyle.catalog import list_banks, resolve_bank
-from rtstyle.errors import ModelFileError, RtStyleError
+from rtstyle.catalog import ANY_STYLE_BANK, list_banks, resolve_bank
+from rtstyle.errors import ModelFileError, RtStyleError, StyleNotFoundError
 from rtstyle.mixing import mix_from_specs
+from rtstyle.picture_styles import PictureStyle, saved_names_in
+from rtstyle.stylefile import StyleBank, read_bank_metadata
 from rtstyle.stylizer import Stylizer, StylizerSettings
-from rtstyle.video.images import read_image
+from rtstyle.video.images import IMAGE_SUFFIXES, is_image_path, read_image
 from rtstyle_gui.devices import available_backends, available_devices, device_type
-from rtstyle_gui.faults import Fault, Remedy, model_fault, stylize_fault
+from rtstyle_gui.faults import Fault, Remedy, model_fault, picture_fault, stylize_fault
 from rtstyle_gui.gallery import StyleCardInfo
 from rtstyle_gui.loader import ModelRequest
 from rtstyle_gui.options import WindowOptions
 from rtstyle_gui.outputs import OutputFiles
 from rtstyle_gui.panel import SCALES, ControlPanel, select_data
+from rtstyle_gui.pictures import extra_styles
 from rtstyle_gui.pipeline import LivePipeline
 from rtstyle_gui.settings import SavedState
 
@@ -53,10 +62,14 @@ class StyleController(QObject):
         self._opened_banks: list[Path] = []
         self._style_specs = options.styles  # applied to the first bank that loads
         self.frame_size = (360, 640)  # (height, width) of the frames shown: the warm-up size
+        self._adding = 0  # paintings being added to a stylizer in the inference thread
+        self._new_picture: tuple[PictureStyle, list[str]] | None = None  # to paint with once its bank loads
         pipeline.modelProgress.connect(self._on_progress)
         pipeline.modelLoaded.connect(self._on_loaded)
         pipeline.modelFailed.connect(self._on_failed)
         pipeline.stylizeFailed.connect(self._on_stylize_failed)
+        pipeline.pictureRead.connect(self._on_picture_read)
+        pipeline.pictureFailed.connect(lambda _path, exc: self.fault.emit(picture_fault(exc)))
         panel.bank.activated.connect(lambda index: self.load_bank(Path(panel.bank.itemData(index))))
         panel.backend.activated.connect(lambda _index: self.reload())
         panel.device.activated.connect(lambda _index: self.reload())
@@ -66,6 +79,8 @@ class StyleController(QObject):
         panel.fusion.toggled.connect(self.push_settings)
         panel.regions.changed.connect(self.push_settings)
         panel.regions.maskRequested.connect(self.choose_mask)
+        panel.add_painting.clicked.connect(self.choose_pictures)
+        panel.styles_box.filesDropped.connect(self.add_pictures)
         self._restore_controls()
 
     @property
@@ -94,10 +109,14 @@ class StyleController(QObject):
         self.panel.set_banks(list_banks(), self._opened_banks)
         saved = Path(self._saved.bank) if self._saved.bank else None
         try:
-            if self._options.model is None and not self._style_specs and saved is not None and saved.is_file():
+            model = self._options.model
+            if model is None and not self._style_specs and saved is not None and saved.is_file():
                 bank = saved
             else:
-                bank = resolve_bank(self._options.model)
+                # --style naming a saved painting: the any-style bank paints it (with every saved one).
+                if model is None and saved_names_in(self._style_specs):
+                    model = ANY_STYLE_BANK
+                bank = resolve_bank(model)
         except RtStyleError as exc:
             self.fault.emit(Fault(f"No style bank to load: {exc}", (Remedy.OPEN_BANK,)))
             return
@@ -130,15 +149,18 @@ class StyleController(QObject):
         self.panel.show_progress(percent, text)
         self.status.emit(text)
 
-    def _on_loaded(self, request: ModelRequest, stylizer: Stylizer) -> None:
+    def _on_loaded(self, request: ModelRequest, stylizer: Stylizer, notes: list[str]) -> None:
         if self._bank_path is not None:
             self._saved.mixes[self._bank_path.stem] = self.panel.gallery.values()
         values = self.panel.gallery.values() if request.bank == self._bank_path else self._initial_mix(stylizer)
+        new, self._new_picture = self._new_picture, None
+        if new is not None and new[0].name in stylizer.style_names:  # loaded to paint a picture just added
+            values = {new[0].name: 100}
+            notes = [f"painting with {new[0].title}", *new[1], *notes]
+            self.panel.reveal_style(new[0].name)
         self._stylizer, self._bank_path = stylizer, request.bank
         bank = stylizer.bank
-        cards = [StyleCardInfo(s.name, s.title, bank.thumbnails.get(s.name)) for s in bank.styles]
-        self.panel.gallery.set_styles(cards, values)
-        self.panel.regions.set_styles([(s.name, s.title) for s in bank.styles])
+        self._show_styles(bank, values)
         self.panel.set_fusion_available(bank.has_fusion)
         self.push_settings()
         self.pipeline.set_stylizer(stylizer)
@@ -147,8 +169,14 @@ class StyleController(QObject):
             self._opened_banks.append(request.bank)
             self.panel.set_banks(list_banks(), self._opened_banks)
             select_data(self.panel.bank, str(request.bank))
-        self.status.emit(f"{bank.name}: {len(bank.styles)} styles · {stylizer.backend.describe()}")
+        self.status.emit(" · ".join([f"{bank.name}: {len(bank.styles)} styles", stylizer.backend.describe(), *notes]))
         self.bankChanged.emit()
+
+    def _show_styles(self, bank: StyleBank, values: Mapping[str, int]) -> None:
+        """A card (and a region choice) for each style of ``bank``, the sliders at ``values``."""
+        cards = [StyleCardInfo(s.name, s.title, bank.thumbnails.get(s.name)) for s in bank.styles]
+        self.panel.gallery.set_styles(cards, values)
+        self.panel.regions.set_styles([(s.name, s.title) for s in bank.styles])
 
     def _initial_mix(self, stylizer: Stylizer) -> dict[str, int]:
         """Slider values for a newly loaded bank: ``--style`` once, else last time's, else style 1."""
@@ -165,6 +193,7 @@ class StyleController(QObject):
 
     def _on_failed(self, request: ModelRequest, exc: BaseException) -> None:
         self.panel.progress.hide()
+        self._new_picture = None
         if isinstance(exc, ModelFileError):  # the file is bad: a later device change reloads the working bank
             self._requested_bank = self._bank_path
         if self._bank_path is None or not select_data(self.panel.bank, str(self._bank_path)):
@@ -176,7 +205,7 @@ class StyleController(QObject):
     def push_settings(self) -> None:
         """Hand the controls to the stylizer as one new settings object (applies next frame)."""
         stylizer = self._stylizer
-        if stylizer is None:
+        if stylizer is None or self._adding:  # the cards and the model differ by a style until it is added
             return
         weights = self.panel.gallery.weights()
         strength = self.panel.strength.value() / 100.0
@@ -218,6 +247,88 @@ class StyleController(QObject):
     def _on_stylize_failed(self, exc: BaseException) -> None:
         on_gpu = self._stylizer is not None and device_type(str(self._stylizer.device)) != "cpu"
         self.fault.emit(stylize_fault(on_gpu, exc))
+
+    # -- paintings as styles ------------------------------------------------------------------
+
+    def choose_pictures(self) -> None:
+        """The "Add painting…" button: ask for pictures and add each one as a style."""
+        paths = OutputFiles.ask_pictures(self.panel)
+        if paths:
+            self.add_pictures(paths)
+
+    def add_pictures(self, paths: Sequence[Path]) -> None:
+        """Read each picture in ``paths`` as a style in the background, save it, and paint with it.
+
+        Files that are no pictures are named in the status line.  The picture's name avoids the
+        styles of the bank that will paint it: the one in use if it paints any style, else the
+        any-style bank, which then loads (an error now if it is not installed, before any work).
+        """
+        pictures = [path for path in paths if is_image_path(path)]
+        others = [path.name for path in paths if not is_image_path(path)]
+        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+        refused = f"Not a picture: {', '.join(others)} (add {suffixes} files)" if others else ""
+        if not pictures:
+            self.status.emit(refused or "Only picture files on this computer can be added")
+            return
+        try:
+            taken = self._painting_style_names()
+        except RtStyleError as exc:
+            self.fault.emit(picture_fault(exc))
+            return
+        for path in pictures:
+            self.pipeline.read_picture(path, taken)
+        reading = f"Reading {', '.join(path.name for path in pictures)}…"
+        self.status.emit(f"{reading} · {refused}" if refused else reading)
+
+    def _painting_style_names(self) -> frozenset[str]:
+        """The styles of the bank that will paint a new picture (its name must be none of them)."""
+        stylizer = self._stylizer
+        if stylizer is not None and stylizer.bank.any_style:
+            return frozenset(stylizer.style_names)
+        document = read_bank_metadata(self._any_style_bank())
+        return frozenset(str(style.get("name")) for style in document["styles"] if isinstance(style, dict))
+
+    def _any_style_bank(self) -> Path:
+        """The bank that paints pictures when the one in use cannot; StyleNotFoundError if none is installed."""
+        try:
+            return resolve_bank(ANY_STYLE_BANK)
+        except StyleNotFoundError:
+            own = f"{self._stylizer.bank.name} paints only its own styles and " if self._stylizer is not None else ""
+            raise StyleNotFoundError(f"painting a picture needs an any-style bank: {own}{ANY_STYLE_BANK} is not "
+                                     "installed (see 'rtstyle styles')") from None
+
+    def _on_picture_read(self, picture: PictureStyle, notes: list[str]) -> None:
+        """A picture is saved as a style: add it to the running any-style model, else load one with it."""
+        stylizer = self._stylizer
+        if stylizer is not None and stylizer.bank.any_style:
+            infos, vectors, thumbnails = extra_styles([picture])
+
+            def add() -> None:  # in the inference thread, between two frames
+                stylizer.add_styles(infos, vectors, thumbnails)
+                # Alone from the very next frame, rather than one frame later when the cards are up.
+                stylizer.update(style_weights=np.eye(len(stylizer.style_names), dtype=np.float32)[-1])
+
+            self._adding += 1
+            self.pipeline.edit_stylizer(add, lambda error: self._on_picture_added(stylizer, picture, notes, error))
+            return
+        try:
+            bank = self._any_style_bank()
+        except StyleNotFoundError as exc:
+            self.fault.emit(picture_fault(exc))
+            return
+        self._new_picture = (picture, notes)
+        self.load_bank(bank)
+
+    def _on_picture_added(self, stylizer: Stylizer, picture: PictureStyle, notes: list[str],
+                          error: BaseException | None) -> None:
+        self._adding -= 1
+        if error is not None:
+            self.fault.emit(picture_fault(error))
+        elif stylizer is self._stylizer:  # still in use: no other bank was loaded meanwhile
+            self._show_styles(stylizer.bank, {picture.name: 100})  # what a user who adds a painting wants to see
+            self.panel.reveal_style(picture.name)
+            self.status.emit(" · ".join([f"Painting with {picture.title} ({picture.source})", *notes]))
+        self.push_settings()  # the controls as they are now, changes held back meanwhile included
 
     # -- remedies --------------------------------------------------------------------------------
 

@@ -12,12 +12,14 @@ The stylizer carries state from frame to frame (the fusion network reuses its pr
 warped along the motion), which is only right while frames follow each other.  This thread owns
 the stylizer, so it is the one that resets it — before the first frame of a new source, a new
 segment of a source (a looping file back at its start) or a newly set stylizer — and no other
-thread ever touches the stylizer's state mid-frame.
+thread ever touches the stylizer's state mid-frame.  Changes to a stylizer's model that a frame
+must not meet half-done (styles added to it) are handed to this thread too, and run between frames.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -79,6 +81,7 @@ class InferenceWorker(threading.Thread):
         self._on_error = on_error
         self._stylizer: Stylize | None = None
         self._sinks: tuple[FrameSink, ...] = ()
+        self._edits: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._stop_event = threading.Event()
         # The stylizer that stylized the last frame, and that frame's source and segment.
         self._last_stylized: tuple[Stylize, int, int] | None = None
@@ -97,11 +100,27 @@ class InferenceWorker(threading.Thread):
     def remove_sink(self, sink: FrameSink) -> None:
         self._sinks = tuple(s for s in self._sinks if s is not sink)
 
+    def between_frames(self, edit: Callable[[], None]) -> None:
+        """Run ``edit`` in this thread before the next frame (within ``_POLL_S`` when none comes).
+
+        ``edit`` must not raise: it is the caller's change, and the caller reports how it went.
+        """
+        self._edits.put(edit)
+
     def run(self) -> None:
         while not self._stop_event.is_set():
             captured = self._frames.take(timeout=_POLL_S)
+            self._run_edits()
             if captured is not None:
                 self._process(captured)
+
+    def _run_edits(self) -> None:
+        while True:
+            try:
+                edit = self._edits.get_nowait()
+            except queue.Empty:
+                return
+            edit()
 
     def _process(self, captured: Captured) -> None:
         stylizer = self._stylizer  # one read: a swap mid-frame must not mix two models

@@ -148,9 +148,11 @@ def bench_models(
                     continue
                 cost = stylizer.generator.flops_per_pixel()
                 x_in = x.contiguous(memory_format=stylizer.memory_format)
-                weights = torch.ones(batch, 1, device=torch_device, dtype=torch_dtype)
+                styles = bank.config.num_styles
+                code = stylizer.generator.style_code(
+                    torch.full((batch, styles), 1.0 / styles, device=torch_device, dtype=torch_dtype))
                 if "model" in modes:
-                    seconds = _median_synced(lambda: stylizer.generate(x_in, weights), torch_device, budget_s)
+                    seconds = _median_synced(lambda: stylizer.generate(x_in, code), torch_device, budget_s)
                     rows.append(BenchRow(preset, resolution, "model", seconds / batch, cost, backend))
                 if "stylize" in modes:
                     seconds = median_seconds(lambda: stylizer(frames), budget_s=budget_s)

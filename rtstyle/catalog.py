@@ -25,6 +25,9 @@ DEFAULT_BANK = "paintings-fast"
 #: the fast one ships (it is what runs at camera rate on a CPU); a quality bank is one a user
 #: trains and drops into the style directory under this name.
 PRESET_BANKS = {"fast": DEFAULT_BANK, "quality": "paintings-quality"}
+#: The bank used for pictures as styles when no ``--model`` is named: its generator paints any
+#: style vector (``training/train_any_style.py``), and it holds the default bank's styles too.
+ANY_STYLE_BANK = "paintings-any"
 
 
 @dataclass(frozen=True)

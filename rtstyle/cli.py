@@ -29,6 +29,8 @@ examples:
   rtstyle convert in.mp4 out.mp4 --strength 0.6 --keep-colors --scale 0.5 --crf 20
   rtstyle image photo.jpg photo_styled.png --style scream
   rtstyle styles                                   list installed style banks and styles
+  rtstyle image photo.jpg out.png --style-image my_painting.jpg      any picture as a style
+  rtstyle styles add my_painting.jpg --name mine   keep it: then --style mine, and in the window
   rtstyle eval fast --content photos/ --video clip.mp4 --style-dir paintings/ --out report/
 """
 
@@ -39,6 +41,9 @@ def _add_style_options(parser: argparse.ArgumentParser) -> None:
                        "for the bank of that preset (default: the bundled paintings-fast)")
     group.add_argument("--style", metavar="NAME[=WEIGHT]", action="append", default=[],
                        help="style to apply; repeat to mix (weights are normalised; default: the bank's first style)")
+    group.add_argument("--style-image", metavar="PICTURE[=WEIGHT]", action="append", default=[],
+                       help="any painting or picture as a style, no training; repeat or add --style to mix "
+                            "(uses the any-style bank paintings-any unless --model names one)")
     group.add_argument("--strength", type=float, default=1.0, metavar="S",
                        help="0 = original, 1 = fully stylized (default 1)")
     group.add_argument("--keep-colors", action="store_true", help="keep the source colours (luminance-only transfer)")
@@ -99,7 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     image.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     image.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
-    commands.add_parser("styles", help="list installed style banks and their styles")
+    styles = commands.add_parser("styles", help="list style banks and picture styles; add or remove a picture style")
+    picture = styles.add_subparsers(dest="styles_command", metavar="ACTION")
+    add = picture.add_parser("add", help="keep a painting or picture as a named style (for --style and the window)")
+    add.add_argument("picture", metavar="PICTURE", help="image file (PNG, JPEG, WebP, TIFF, BMP)")
+    add.add_argument("--name", help="the name for --style (default: from the file name)")
+    add.add_argument("--title", help="the title shown in the window (default: from the file name)")
+    add.add_argument("--overwrite", action="store_true", help="replace a picture style of that name")
+    remove = picture.add_parser("remove", help="forget a picture style added with 'styles add'")
+    remove.add_argument("name", metavar="NAME")
 
     evaluate = commands.add_parser("eval", help="score a style bank: SSIM, SWD, flicker, FID/KID; report + sheet")
     evaluate.add_argument("model", metavar="BANK", help="bank name, preset (fast/quality) or .safetensors path")

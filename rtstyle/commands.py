@@ -15,14 +15,17 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from rtstyle.catalog import list_banks, resolve_bank
+from rtstyle.catalog import ANY_STYLE_BANK, list_banks, resolve_bank
 from rtstyle.console import notice
 from rtstyle.device import pick_device
 from rtstyle.errors import InputError
 from rtstyle.fusion_eval import FusionReport, detail_scores, flicker_scores, fusion_sheet
 from rtstyle.mixing import mix_from_specs
 from rtstyle.regions import Regions, check_layout, region_count
+from rtstyle.picture_styles import (check_name, list_picture_styles, name_from_path, picture_dir, read_picture_style,
+                                    remove_picture_style, save_picture_style)
 from rtstyle.pipeline import convert_video
+from rtstyle.style_choice import choose_styles
 from rtstyle.stylefile import load_style_bank
 from rtstyle.stylizer import DEFAULT_MAX_PIXELS, MIN_PIXELS, Stylizer, StylizerSettings
 from rtstyle.evaluation import collect_images, evaluate, shrink
@@ -52,17 +55,20 @@ def check_style_options(args: argparse.Namespace) -> None:
 
 
 def build_stylizer(args: argparse.Namespace) -> Stylizer:
-    """Load the bank named by ``--model`` and apply the style options of ``args``."""
+    """Load the bank named by ``--model`` (or the one pictures need) and apply the style options."""
     device = pick_device(args.device)
-    bank = load_style_bank(resolve_bank(args.model))
+    choice = choose_styles(args.model, args.style, args.style_image, args.region_style)
+    for line in choice.notes:
+        notice(line)
+    bank = choice.bank
     settings = StylizerSettings(
-        mix_from_specs(args.style, bank.style_names),
+        mix_from_specs(choice.style_specs, bank.style_names),
         strength=args.strength,
         keep_colors=args.keep_colors,
         scale=args.scale,
         max_pixels=DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels,
         fusion=not args.no_fusion,
-        regions=regions_from_args(args.regions, args.region_style, bank.style_names),
+        regions=regions_from_args(args.regions, choice.region_specs, bank.style_names),
     )
     stylizer = Stylizer(bank, settings, device=device, dtype=args.dtype, backend=args.backend)
     notice("backend: %s", stylizer.backend.describe())
@@ -156,8 +162,15 @@ def _image_losses(source: Path, destination: Path, picture: ImageFile, keeps_alp
 
 
 def run_styles(args: argparse.Namespace) -> int:
+    """``rtstyle styles``: banks and saved picture styles; ``styles add`` / ``styles remove``."""
+    if args.styles_command == "add":
+        return _add_picture_style(args)
+    if args.styles_command == "remove":
+        print(f"removed {remove_picture_style(args.name)}", file=sys.stderr)
+        return 0
     banks = list_banks()
-    if not banks:
+    pictures, broken = list_picture_styles()
+    if not banks and not pictures:
         print("no style banks installed")
         return 0
     for entry in banks:
@@ -168,6 +181,28 @@ def run_styles(args: argparse.Namespace) -> int:
         print(f"{entry.name}  [{entry.source}{preset}]  {entry.path}")
         for style in entry.styles:
             print(f"    {style}")
+    if pictures or broken:
+        print(f"pictures  [user, painted by {ANY_STYLE_BANK}]  {picture_dir()}")
+        for picture in pictures:
+            print(f"    {picture.name}  ({picture.title}, from {picture.source})")
+        for path, error in broken:
+            print(f"    UNREADABLE {path.name}: {error}")
+    return 0
+
+
+def _add_picture_style(args: argparse.Namespace) -> int:
+    source = Path(args.picture)
+    _require_input(source)
+    name = check_name(args.name) if args.name else name_from_path(source)
+    taken = {style for entry in list_banks() if not entry.error for style in entry.styles}
+    if name in taken:
+        raise InputError(f"{name!r} is already a style of an installed bank; choose another --name")
+    notes: list[str] = []
+    style = read_picture_style(source, name=name, title=args.title, notes=notes)
+    for line in notes:
+        notice(line)
+    path = save_picture_style(style, overwrite=args.overwrite)
+    print(f"added {style.name!r} ({style.title}) to {path}; use it with --style {style.name}", file=sys.stderr)
     return 0
 
 

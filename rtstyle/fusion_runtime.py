@@ -39,7 +39,6 @@ class TemporalFusion:
         self.device, self.dtype = device, dtype
         self._previous: torch.Tensor | None = None  # [1,3,H,W] the previous fused frame
         self._previous_luma: torch.Tensor | None = None  # [1,1,h,w] its source's luma on the coarse grid
-        self._identity_grids: dict[tuple[int, int], torch.Tensor] = {}  # [1,2,H,W] pixel centres per size
 
     def reset(self) -> None:
         """Drop the previous frame: the next frame is fused from its own candidates only."""
@@ -61,21 +60,13 @@ class TemporalFusion:
         previous = flow_error = None
         if motion is not None and self._previous is not None and self._previous.shape[-2:] == source.shape[-2:]:
             flow = torch.from_numpy(motion.flow).to(self.device, torch.float32).permute(2, 0, 1)[None]  # [1,2,h,w]
-            previous = warp_with_flow(self._previous, flow, self._grid(height, width))
+            previous = warp_with_flow(self._previous, flow)
             assert self._previous_luma is not None
-            previous_luma = warp_with_flow(self._previous_luma, flow, self._grid(*source_luma.shape[-2:]))
+            previous_luma = warp_with_flow(self._previous_luma, flow)
             flow_error = reuse_error(previous, previous_luma, source_luma, candidates)
         result = self.net(source, candidates, previous, flow_error, region_logits, source_work)
         self._previous, self._previous_luma = result.frame, source_luma
         return result
-
-    def _grid(self, height: int, width: int) -> torch.Tensor:
-        grid = self._identity_grids.get((height, width))
-        if grid is None:
-            if len(self._identity_grids) > 4:  # the sizes of one source: full and coarse; drop old ones
-                self._identity_grids.clear()
-            grid = self._identity_grids[(height, width)] = identity_grid(height, width, self.device)
-        return grid
 
 
 def coarse_size(height: int, width: int) -> tuple[int, int]:
@@ -109,19 +100,26 @@ def reuse_error(
         return torch.maximum((previous_luma - source_luma).abs(), style_change * (FLOW_ERROR_LIMIT / STYLE_CHANGE_LIMIT))
 
 
+def pixel_centres(size: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """``[size]`` centres of the pixels of one axis in grid_sample's [-1, 1] units: -1 is the edge of pixel 0."""
+    return (torch.arange(size, device=device, dtype=torch.float32) + 0.5) * (2.0 / size) - 1.0
+
+
 def identity_grid(height: int, width: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """``[1,2,H,W]`` pixel centres in grid_sample's [-1, 1] units (x, y): -1 is the left edge of pixel 0."""
-    xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) * (2.0 / width) - 1.0
-    ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) * (2.0 / height) - 1.0
+    """``[1,2,H,W]`` pixel centres in grid_sample's [-1, 1] units (x, y)."""
+    xs, ys = pixel_centres(width, device), pixel_centres(height, device)
     return torch.stack([xs.view(1, width).expand(height, width), ys.view(height, 1).expand(height, width)])[None]
 
 
-def warp_with_flow(image: torch.Tensor, flow: torch.Tensor, grid: torch.Tensor | None = None) -> torch.Tensor:
+def warp_with_flow(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Sample ``image`` ``[N,C,H,W]`` at ``p + flow(p)``; ``flow`` ``[N,2,h,w]`` is in pixels of its own grid.
 
     The flow may be smaller than the image (it is upsampled): a displacement of d pixels of an
     h×w flow is 2·d/w in grid_sample's [-1, 1] units, whatever the image size, so the flow is
-    scaled on its own (cheap) grid before upsampling.  Bilinear, edges clamped; differentiable.
+    scaled on its own (cheap) grid before upsampling.  The pixel centres are added to the offsets
+    in place, one row and one column of them, so warping a frame needs a single full-resolution
+    ``[N,2,H,W]`` buffer (no identity grid kept, none added out of place: 33 MB less at 1080p).
+    Bilinear, edges clamped; differentiable.
     """
     height, width = image.shape[-2:]
     small_h, small_w = flow.shape[-2:]
@@ -131,6 +129,7 @@ def warp_with_flow(image: torch.Tensor, flow: torch.Tensor, grid: torch.Tensor |
         offsets = resize(offsets, (height, width))
     else:  # the veto's coarse grid: the flow sampled at its cells' centres, not averaged
         offsets = F.interpolate(offsets, size=(height, width), mode="bilinear", align_corners=False)
-    base = grid if grid is not None else identity_grid(height, width, image.device)
-    sampling = (base + offsets).permute(0, 2, 3, 1)  # [N,H,W,2]
+    offsets[:, 0] += pixel_centres(width, offsets.device)  # x: the same for every row
+    offsets[:, 1] += pixel_centres(height, offsets.device).view(height, 1)  # y: the same for every column
+    sampling = offsets.permute(0, 2, 3, 1)  # [N,H,W,2]
     return F.grid_sample(image, sampling.to(image.dtype), mode="bilinear", padding_mode="border", align_corners=False)

@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 #: Chunks (batches plus their audio) waiting between two stages.  Two keeps every stage fed
 #: while bounding memory to a handful of batches.
 _QUEUE_CHUNKS = 2
+#: Bytes of frames one queue may hold in waiting chunks.  A chunk of eight 4K frames (the CUDA
+#: batch) is 200 MB, and eight chunks are in flight with two per queue (plus one being decoded,
+#: two at the stylizer, one being encoded): 1.6 GB of frames.  Such chunks wait one per queue,
+#: which still overlaps the three stages.  Single frames up to 4K and batches of 8 up to 1080p
+#: keep two.
+_QUEUE_BYTES = 128 * 2**20
 #: How often a blocked stage looks up to see whether another stage has failed, in seconds.
 _POLL_S = 0.1
 
@@ -162,8 +168,9 @@ def _run(
 ) -> ConvertStats:
     """Run the three stages to completion (or first failure) and report what was written."""
     flow = _Flow()
-    decoded: queue.Queue[_Chunk | None] = queue.Queue(_QUEUE_CHUNKS)
-    stylized: queue.Queue[_Chunk | None] = queue.Queue(_QUEUE_CHUNKS)
+    depth = queue_depth(reader.width * reader.height * 3, batch_size)
+    decoded: queue.Queue[_Chunk | None] = queue.Queue(depth)
+    stylized: queue.Queue[_Chunk | None] = queue.Queue(depth)
     threads = [
         threading.Thread(
             target=flow.run,
@@ -211,6 +218,16 @@ def _run(
         raise flow.error
     report()
     return ConvertStats(flow.frames_written, time.perf_counter() - started, flow.audio_packets)
+
+
+def queue_depth(frame_bytes: int, batch_size: int) -> int:
+    """Chunks of ``batch_size`` frames of ``frame_bytes`` each that one queue between stages holds.
+
+    ``_QUEUE_CHUNKS`` where they fit in ``_QUEUE_BYTES``, fewer for large batches of large
+    frames, and always at least one (a chunk must be able to pass).  The stylized queue is sized
+    from the source frames too: the stylizer returns frames of their size.
+    """
+    return max(1, min(_QUEUE_CHUNKS, _QUEUE_BYTES // max(1, frame_bytes * batch_size)))
 
 
 def _decode(

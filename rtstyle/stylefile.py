@@ -91,6 +91,9 @@ class StyleBank:
     path: Path | None = None
     fusion_config: FusionConfig | None = None  # the bank's fusion network F, when it has one
     fusion_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: The generator was trained over the style predictor's whole space (``training/any_style.py``),
+    #: so any picture's style vector paints, not only the stored ones.
+    any_style: bool = False
 
     @property
     def has_fusion(self) -> bool:
@@ -117,6 +120,24 @@ class StyleBank:
         fusion = FusionNet(self.fusion_config)
         fusion.load_state_dict(self.fusion_state, strict=True)
         return fusion.eval()
+
+    def with_extra_styles(
+        self, styles: list[StyleInfo], vectors: np.ndarray, thumbnails: dict[str, np.ndarray] | None = None
+    ) -> StyleBank:
+        """This any-style bank with ``styles`` (style vectors ``[P,D]``) added after its own."""
+        if not self.any_style:
+            raise ValueError(f"style bank {self.name} paints only its own styles (not an any-style bank)")
+        names = [s.name for s in self.styles]
+        for style in styles:
+            if style.name in names:
+                raise ValueError(f"two styles are named {style.name!r}")
+            names.append(style.name)
+        stored = self.state_dict["style_vectors"]
+        added = torch.as_tensor(np.asarray(vectors, np.float32)).reshape(len(styles), stored.shape[1])
+        state = {**self.state_dict, "style_vectors": torch.cat([stored, added])}
+        config = replace(self.config, num_styles=len(names))
+        return replace(self, config=config, styles=[*self.styles, *styles], state_dict=state,
+                       thumbnails={**self.thumbnails, **(thumbnails or {})})
 
     def with_fusion(self, fusion: FusionNet | None) -> StyleBank:
         """This bank with ``fusion``'s weights as its F (or without F for None)."""
@@ -181,6 +202,8 @@ def save_style_bank(bank: StyleBank, path: str | os.PathLike) -> Path:
     }
     if bank.fusion_config is not None:
         document["fusion"] = bank.fusion_config.to_dict()
+    if bank.any_style:
+        document["any_style"] = True
     metadata = {METADATA_KEY: json.dumps(document, sort_keys=True)}
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
@@ -227,6 +250,9 @@ def load_style_bank(path: str | os.PathLike) -> StyleBank:
         state = _read_weights(file, handle, _GENERATOR_PREFIX, generator_layout)
         fusion_state = _read_weights(file, handle, _FUSION_PREFIX, fusion_layout)
         thumbnails = {name: handle.get_tensor(key).numpy() for name, key in thumbnail_keys.items()}
+    any_style = document.get("any_style", False)
+    if type(any_style) is not bool or (any_style and not config.style_dim):
+        raise ModelFileError(f"{file}: 'any_style' must be true or false, and true only for a style-vector generator")
     preset, training = document.get("preset"), document.get("training")
     return StyleBank(
         config=config,
@@ -238,6 +264,7 @@ def load_style_bank(path: str | os.PathLike) -> StyleBank:
         path=file,
         fusion_config=fusion_config,
         fusion_state=fusion_state,
+        any_style=any_style,
     )
 
 

@@ -31,13 +31,14 @@ from rtstyle.color import keep_colors
 from rtstyle.device import pick_device, pick_dtype
 from rtstyle.errors import InputError
 from rtstyle.fusion_runtime import TemporalFusion
+from rtstyle.memory import release_large_blocks
 from rtstyle.models.fusion import FusionOutput
 from rtstyle.models.pyramid import Level, scale_pyramid
 from rtstyle.models.resample import resize
 from rtstyle.mixing import normalize_weights
 from rtstyle.motion import Motion, MotionTracker
 from rtstyle.regions import RegionMaskCache, Regions
-from rtstyle.stylefile import StyleBank
+from rtstyle.stylefile import StyleBank, StyleInfo
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class Stylizer:
         dtype: str | None = "auto",
         backend: str | Backend = "torch",
     ) -> None:
+        release_large_blocks()  # frames are about to flow: keep their freed buffers from pinning the heap
         self.bank = bank
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
@@ -137,6 +139,29 @@ class Stylizer:
         """Replace some settings (validated); returns the new settings."""
         self.settings = replace(self._settings, **changes)
         return self._settings
+
+    def add_styles(self, styles: list[StyleInfo], vectors: np.ndarray, thumbnails: dict[str, np.ndarray] | None = None
+                   ) -> None:
+        """Add styles given by their style vectors ``[P,D]`` (pictures, for an any-style bank).
+
+        Live at once: every backend takes the style code, so no graph is rebuilt, and mixes in
+        use keep their weights (the new styles start at zero).
+        """
+        try:
+            bank = self.bank.with_extra_styles(styles, vectors, thumbnails)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        held = next(self.generator.parameters())
+        self.generator.style_vectors = bank.state_dict["style_vectors"].to(held.device, held.dtype)
+        self.bank = self.backend.bank = bank
+        padding = np.zeros(len(styles), np.float32)
+        regions = self._settings.regions
+        self._settings = replace(
+            self._settings,
+            style_weights=np.concatenate([self._settings.style_weights, padding]),
+            regions=None if regions is None else replace(
+                regions, style_weights=tuple(np.concatenate([w, padding]) for w in regions.style_weights)),
+        )
 
     def uses_fusion(self, settings: StylizerSettings | None = None) -> bool:
         """Whether frames go through F: the bank has one and the settings do not turn it off."""
@@ -208,18 +233,20 @@ class Stylizer:
     def _process(self, frames: torch.Tensor, settings: StylizerSettings, motions: list[Motion | None]) -> torch.Tensor:
         """uint8 ``[N,H,W,3]`` on the device → stylized uint8 ``[N,H,W,3]`` on the device."""
         count, height, width = frames.shape[:3]
-        source = frames.permute(0, 3, 1, 2).to(self.dtype).div_(255.0)
-        source = source.contiguous(memory_format=self.memory_format)  # [N,3,H,W] in [0,1]
+        # Reorder the bytes before widening them: the copy is then uint8, not a second float frame.
+        source = frames.permute(0, 3, 1, 2).contiguous(memory_format=self.memory_format)
+        source = source.to(self.dtype).div_(255.0)  # [N,3,H,W] in [0,1]
         work_h, work_w = working_size(height, width, settings.scale, settings.max_pixels)
         model_input = resize(source, (work_h, work_w))  # antialiased when shrinking; as is when equal
         regions = settings.regions
         mixes = regions.style_weights if regions is not None else (settings.style_weights,)
         candidates = [  # one generator output per region (or one for the mix), each [N,3,h,w]
-            self.generate(model_input, torch.from_numpy(mix).to(self.device, self.dtype).expand(count, -1))
-            for mix in mixes
+            self.generate(model_input, self._style_code(mix).expand(count, -1)) for mix in mixes
         ]
         if self.uses_fusion(settings):
-            stylized = self._fuse(source, model_input, torch.stack(candidates, 1), motions, regions)
+            # One candidate needs no stacked copy: a frame-sized buffer less while F runs.
+            stacked = candidates[0][:, None] if len(candidates) == 1 else torch.stack(candidates, 1)
+            stylized = self._fuse(source, model_input, stacked, motions, regions)
         else:
             stylized = self._blend(candidates, regions, height, width)
         if settings.keep_colors:
@@ -228,6 +255,14 @@ class Stylizer:
             stylized = torch.lerp(source, stylized, settings.strength)
         out = stylized.clamp_(0.0, 1.0).mul_(255.0).round_().to(torch.uint8).permute(0, 2, 3, 1)
         return out.contiguous()
+
+    def _style_code(self, mix: np.ndarray) -> torch.Tensor:
+        """The generator's style code ``[1,K]`` for the mix ``[S]`` (what the backends take)."""
+        # On the generator's own device and dtype (the CPU for ONNX Runtime and TensorRT, where
+        # it is only this small matrix product), then to where the backend runs.
+        held = next(self.generator.parameters())
+        code = self.generator.style_code(torch.from_numpy(mix)[None].to(held.device, held.dtype))
+        return code.to(self.device, self.dtype)
 
     def _fuse(
         self,

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from rtstyle.errors import InputError, OutputError
-from rtstyle.pipeline import ConvertStats, convert_video
+from rtstyle import pipeline
+from rtstyle.pipeline import ConvertStats, convert_video, queue_depth
+from rtstyle.video.frames import Frame
 from rtstyle.video.reader import VideoReader
 from rtstyle.video.writer import EncodeOptions
 
@@ -437,3 +439,41 @@ def test_unusable_inputs_are_refused(make_clip, audio_only_clip, zero_frame_clip
             convert(src, tmp_path / "out.mp4")
         assert str(info.value).startswith(f"{src}: ") and "\n" not in str(info.value)
         assert not (tmp_path / "out.mp4").exists() and leftovers(tmp_path) == []
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+
+def test_queue_depth_is_bounded_in_bytes():
+    assert queue_depth(1920 * 1080 * 3, 1) == 2  # single frames, even 1080p: two waiting chunks
+    assert queue_depth(1920 * 1080 * 3, 8) == 2
+    assert queue_depth(3840 * 2160 * 3, 8) == 1  # a 200 MB chunk of 4K frames waits alone
+    assert queue_depth(10**12, 1) == 1  # a chunk must always be able to pass
+
+
+def test_decoding_runs_ahead_by_no_more_than_the_queue_holds(make_clip, tmp_path, monkeypatch):
+    """With room for one waiting chunk, the decoder holds at most one more chunk than the stylizer."""
+    width, height, batch = 32, 24, 2
+    src = make_clip(seconds=1.0, width=width, height=height, fps=24, audio=False)
+    monkeypatch.setattr(pipeline, "_QUEUE_BYTES", width * height * 3 * batch)  # depth 1
+    decoded = handed = ahead = 0
+    items = VideoReader.items
+
+    def counting_items(reader: VideoReader):
+        nonlocal decoded
+        for item in items(reader):
+            decoded += isinstance(item, Frame)
+            yield item
+
+    def slow_identity(frames: np.ndarray) -> np.ndarray:
+        nonlocal handed, ahead
+        handed += len(frames)
+        time.sleep(0.03)  # lets the decoder fill whatever room it has
+        ahead = max(ahead, decoded - handed)
+        return frames
+
+    monkeypatch.setattr(VideoReader, "items", counting_items)
+    stats = convert(src, tmp_path / "out.mp4", slow_identity, batch_size=batch)
+    assert stats.frames == handed == 24
+    # One chunk in the queue plus the one the decoder blocks on: two queued chunks would be 3·batch.
+    assert 0 < ahead <= 2 * batch

@@ -41,7 +41,60 @@ def _mean_std(features: torch.Tensor) -> torch.Tensor:
     return torch.cat([flat.mean(2), flat.std(2)], dim=1)
 
 
-class FeatureTerms:
+class PredictorTerms:
+    """The terms above for one batch, given each image's target style vector (and statistics).
+
+    Used as they are by the any-style distillation (:mod:`training.any_style`), where every
+    sample has its own style vector; :class:`FeatureTerms` adds a bank's fixed painting targets.
+    """
+
+    def __init__(self, predictor: StylePredictor, device: torch.device, seed: int = 0) -> None:
+        self.predictor = predictor.to(device)
+        self.taps = tuple(dict.fromkeys(STYLE_TAPS + CONTENT_TAPS + TEACHER_TAPS))
+        self.rng = np.random.default_rng(seed)
+
+    def paired_terms(
+        self,
+        content: torch.Tensor,
+        stylized: torch.Tensor,
+        vectors: torch.Tensor,
+        teacher: torch.Tensor | None,
+        style_targets: list[torch.Tensor] | None = None,
+        statistic: str = "gram",
+    ) -> dict[str, torch.Tensor]:
+        """Unweighted content, vector, and (when given) style and teacher losses for ``[N,3,H,W]``.
+
+        ``vectors`` ``[N,D]`` are the style vectors G painted with; ``style_targets`` one
+        ``[N,...]`` statistic per layer of :data:`STYLE_TAPS`.
+        """
+        limit = max(1, min(MAX_SHIFT, min(stylized.shape[-2:]) - MIN_SIDE + 1))  # φ needs MIN_SIDE
+        top, left = (int(v) for v in self.rng.integers(0, limit, 2))
+        shift = lambda image: image[..., top:, left:]  # noqa: E731 - one offset for the whole batch
+        vector, tapped = self.predictor.run(shift(stylized).float(), tuple(FEATURE_TAPS[t] for t in self.taps))
+        fake = dict(zip(self.taps, tapped, strict=True))
+        with torch.no_grad():
+            real = dict(zip(self.taps, self.predictor.features(shift(content), self.taps), strict=True))
+        result = {
+            "content": losses.perceptual_loss([fake[t] for t in CONTENT_TAPS], [real[t] for t in CONTENT_TAPS]),
+            "vector": (vector - vectors).pow(2).mean(),
+        }
+        if style_targets is not None:
+            style_fake = [fake[t] for t in STYLE_TAPS]
+            if statistic == "gram":
+                result["style"] = losses.gram_style_loss(style_fake, style_targets)
+            else:
+                result["style"] = sum(
+                    ((_mean_std(f) - t) ** 2).mean() for f, t in zip(style_fake, style_targets, strict=True)
+                )
+        if teacher is not None:
+            with torch.no_grad():
+                target = dict(zip(TEACHER_TAPS, self.predictor.features(shift(teacher), TEACHER_TAPS), strict=True))
+            feature_term = losses.perceptual_loss([fake[t] for t in TEACHER_TAPS], [target[t] for t in TEACHER_TAPS])
+            result["teacher"] = (stylized.float() - teacher).abs().mean() + feature_term
+        return result
+
+
+class FeatureTerms(PredictorTerms):
     """Style targets of the bank's paintings and the terms above for one training batch."""
 
     def __init__(
@@ -49,18 +102,17 @@ class FeatureTerms:
     ) -> None:
         if statistic not in STYLE_STATISTICS:
             raise ValueError(f"unknown style statistic {statistic!r}; choose from {STYLE_STATISTICS}")
-        self.predictor, self.statistic = predictor.to(device), statistic
-        self.taps = tuple(dict.fromkeys(STYLE_TAPS + CONTENT_TAPS + TEACHER_TAPS))
+        super().__init__(predictor, device, seed)
+        self.statistic = statistic
         targets, vectors = [], []
         with torch.no_grad():
             for painting in paintings:
                 image = torch.from_numpy(painting).permute(2, 0, 1)[None].float().div(255).to(device)
-                features = dict(zip(self.taps, predictor.features(image, self.taps), strict=True))
+                features = dict(zip(self.taps, self.predictor.features(image, self.taps), strict=True))
                 targets.append([self._statistic(features[t]) for t in STYLE_TAPS])
-                vectors.append(predictor(predictor_input(painting).to(device))[0])
+                vectors.append(self.predictor(predictor_input(painting).to(device))[0])
         self.style_targets = targets  # per style, per layer: [1,C,C] or [1,2C]
         self.style_vectors = torch.stack(vectors)  # [S,D]: what G is conditioned on
-        self.rng = np.random.default_rng(seed)
 
     def _statistic(self, features: torch.Tensor) -> torch.Tensor:
         return losses.gram_matrix(features) if self.statistic == "gram" else _mean_std(features)
@@ -69,27 +121,5 @@ class FeatureTerms:
         self, content: torch.Tensor, stylized: torch.Tensor, styles: torch.Tensor, teacher: torch.Tensor | None
     ) -> dict[str, torch.Tensor]:
         """Unweighted content, style, vector and (with targets) teacher losses for a batch ``[N,3,H,W]``."""
-        limit = max(1, min(MAX_SHIFT, min(stylized.shape[-2:]) - MIN_SIDE + 1))  # φ needs MIN_SIDE
-        top, left = (int(v) for v in self.rng.integers(0, limit, 2))
-        shift = lambda image: image[..., top:, left:]  # noqa: E731 - one offset for the whole batch
-        vector, tapped = self.predictor.run(shift(stylized).float(), tuple(FEATURE_TAPS[t] for t in self.taps))
-        fake = dict(zip(self.taps, tapped, strict=True))
-        with torch.no_grad():
-            real = dict(zip(self.taps, self.predictor.features(shift(content), self.taps), strict=True))
-        style_fake = [fake[t] for t in STYLE_TAPS]
         per_layer = [torch.cat([self.style_targets[int(s)][layer] for s in styles]) for layer in range(len(STYLE_TAPS))]
-        if self.statistic == "gram":
-            style = losses.gram_style_loss(style_fake, per_layer)
-        else:
-            style = sum(((_mean_std(f) - t) ** 2).mean() for f, t in zip(style_fake, per_layer, strict=True))
-        result = {
-            "content": losses.perceptual_loss([fake[t] for t in CONTENT_TAPS], [real[t] for t in CONTENT_TAPS]),
-            "style": style,
-            "vector": (vector - self.style_vectors[styles]).pow(2).mean(),
-        }
-        if teacher is not None:
-            with torch.no_grad():
-                target = dict(zip(TEACHER_TAPS, self.predictor.features(shift(teacher), TEACHER_TAPS), strict=True))
-            feature_term = losses.perceptual_loss([fake[t] for t in TEACHER_TAPS], [target[t] for t in TEACHER_TAPS])
-            result["teacher"] = (stylized.float() - teacher).abs().mean() + feature_term
-        return result
+        return self.paired_terms(content, stylized, self.style_vectors[styles], teacher, per_layer, self.statistic)

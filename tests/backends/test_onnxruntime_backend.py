@@ -84,3 +84,10 @@ def test_a_damaged_cached_graph_is_rebuilt_once_with_a_warning(
         assert f"the cached ONNX graph {graph} cannot be loaded" in caplog.text
         assert again.backend.model_path == graph and graph.stat().st_size > 1000
         np.testing.assert_array_equal(again(frames), expected)
+
+
+def test_the_session_reuses_its_arena_without_a_memory_pattern(pair: tuple[Stylizer, Stylizer]) -> None:
+    """A memory pattern allocates a planned block per input shape beside the arena (+400 MB at 1080p)."""
+    options = pair[1].backend.session.get_session_options()
+    assert options.enable_cpu_mem_arena
+    assert not options.enable_mem_pattern

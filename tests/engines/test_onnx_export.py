@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,14 +52,29 @@ def test_parity_with_torch_on_odd_sizes_batches_and_mixes(exported: tuple[StyleB
     assert report.max_abs_error < TOLERANCE / 100  # float32 rounding, not an approximation
 
 
-def test_style_mix_is_a_graph_input(exported: tuple[StyleBank, Path]) -> None:
+def test_style_code_is_a_graph_input(exported: tuple[StyleBank, Path]) -> None:
+    """Weights for a one-hot bank; for a style-vector bank the vector itself, so any vector runs."""
     bank, path = exported
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     image = np.random.default_rng(0).random((1, 3, 40, 44), dtype=np.float32)
-    outputs = []
-    for weights in np.eye(bank.config.num_styles, dtype=np.float32)[:2]:
-        outputs.append(session.run(None, {"image": image, "style_weights": weights[None]})[0])
+    generator = bank.build_generator()
+    name = "style_vector" if bank.config.style_dim else "style_weights"
+    codes = [generator.style_code(torch.from_numpy(w)[None]).numpy() for w in np.eye(bank.config.num_styles, dtype=np.float32)[:2]]
+    if bank.config.style_dim:
+        codes.append(np.random.default_rng(1).normal(size=(1, bank.config.style_dim)).astype(np.float32))  # stored nowhere
+    outputs = [session.run(None, {"image": image, name: code})[0] for code in codes]
     assert np.abs(outputs[0] - outputs[1]).mean() > 0.01
+    expected = generator.paint(torch.from_numpy(image), torch.from_numpy(codes[-1])).detach().numpy()
+    assert np.abs(outputs[-1] - expected).max() < TOLERANCE
+
+
+def test_a_style_vector_bank_exports_once_whatever_its_stored_styles() -> None:
+    """Adding a picture as a style changes the stored vectors only: the cached graph is reused."""
+    bank = tiny_bank(2, style_dim=6)
+    grown = replace(bank, styles=[*bank.styles, StyleInfo("picture", "Picture")],
+                    state_dict={**bank.state_dict, "style_vectors": torch.randn(3, 6)},
+                    config=replace(bank.config, num_styles=3))
+    assert cached_onnx(bank) == cached_onnx(grown)
 
 
 def test_axes_are_dynamic_and_metadata_describes_the_graph(exported: tuple[StyleBank, Path]) -> None:
@@ -67,11 +83,12 @@ def test_axes_are_dynamic_and_metadata_describes_the_graph(exported: tuple[Style
     dims = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
     assert isinstance(dims["image"][0], str) and dims["image"][1] == 3
     assert all(isinstance(d, str) for d in (dims["image"][2], dims["image"][3]))
-    assert dims["style_weights"][1] == bank.config.num_styles
+    code = "style_vector" if bank.config.style_dim else "style_weights"
+    assert dims[code][1] == bank.config.code_dim
     meta = {p.key: p.value for p in model.metadata_props}
     generator = bank.build_generator()
     assert int(meta["min_size"]) == generator.min_size and int(meta["stride"]) == generator.config.stride
-    assert json.loads(meta["style_names"]) == bank.style_names
+    assert json.loads(meta["style_names"]) == ([] if bank.config.style_dim else bank.style_names)
     assert "strength" in meta["outside_graph"]
 
 

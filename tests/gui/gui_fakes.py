@@ -7,8 +7,8 @@ import types
 
 import numpy as np
 
-#: The window's own threads (see gui/capture.py, worker.py, recorder.py, loader.py, vcam.py).
-GUI_THREADS = {"rtstyle-capture", "rtstyle-infer", "rtstyle-record", "rtstyle-load", "rtstyle-vcam"}
+#: The window's own threads (see gui/capture.py, worker.py, recorder.py, loader.py, vcam.py, pictures.py).
+GUI_THREADS = {"rtstyle-capture", "rtstyle-infer", "rtstyle-record", "rtstyle-load", "rtstyle-vcam", "rtstyle-picture"}
 #: Small frames and a high rate: frames flow fast even when the tiny model shares two busy cores.
 CLIP_SIZE, CLIP_FPS = (64, 48), 24
 

@@ -168,3 +168,42 @@ def test_worker_resets_the_stylizer_whenever_a_frame_does_not_follow_the_last_on
         assert process(1, 1) == ["second:reset", "second:frame"]  # frames went by without it
     finally:
         worker.stop()
+
+
+def test_worker_runs_edits_between_frames_never_during_one() -> None:
+    frames: LatestSlot[Captured] = LatestSlot()
+    results: LatestSlot[Result] = LatestSlot()
+    worker = InferenceWorker(frames, results, notify=lambda: None, on_error=lambda exc: None)
+    log: list[str] = []
+    in_frame, finish_frame, edited = threading.Event(), threading.Event(), threading.Event()
+
+    class SlowStylizer:
+        def __call__(self, rgb: np.ndarray) -> np.ndarray:
+            log.append("frame")
+            in_frame.set()
+            finish_frame.wait(10)
+            log.append("frame done")
+            return rgb
+
+        def reset(self) -> None:
+            pass
+
+    def edit() -> None:
+        log.append(f"edit in {threading.current_thread().name}")
+        edited.set()
+
+    worker.set_stylizer(SlowStylizer())
+    worker.start()
+    try:
+        frames.put(Captured(np.zeros((4, 4, 3), np.uint8), time.perf_counter(), 0, 0))
+        assert in_frame.wait(10)
+        worker.between_frames(edit)
+        assert not edited.wait(0.3)  # well past the poll interval: the frame in flight comes first
+        finish_frame.set()
+        assert edited.wait(10)
+        assert log == ["frame", "frame done", "edit in rtstyle-infer"]
+        edited.clear()
+        worker.between_frames(edit)  # no frames coming: it runs all the same
+        assert edited.wait(10)
+    finally:
+        worker.stop()
