@@ -69,8 +69,9 @@ _X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium
 #: Visually near-transparent quality at a speed that keeps up with stylization on a laptop.
 ENCODER_DEFAULTS: dict[str, EncoderDefaults] = {
     # x264 holds every lookahead frame at ~2.5x its size (7.5 MB at 1080p): medium's 40 frames
-    # were 300 MB of a 1080p convert; 20 (the "faster" preset's) halve that, same size at CRF 18.
-    "libx264": EncoderDefaults(18, 51, "medium", _X26X_PRESETS, (("rc-lookahead", "20"),)),
+    # were 300 MB of a 1080p convert; 10 (the "veryfast" preset's) leave 75 MB, and at CRF 18 the
+    # files stay within a few per cent of the size (bench/RESULTS.md, 2026-12-02 memory).
+    "libx264": EncoderDefaults(18, 51, "medium", _X26X_PRESETS, (("rc-lookahead", "10"),)),
     "libx265": EncoderDefaults(20, 51, "medium", _X26X_PRESETS, (("x265-params", "log-level=error"),)),
     # VP9 is in constant-quality mode only with a zero target bit rate; "good" + cpu-used 4 is
     # libvpx's usual speed/quality middle, row-mt lets it use every core.
