@@ -257,7 +257,7 @@ class AnyStyleTrainer:
         if done < 20 or minutes <= 0:
             return
         fitting = int(self.step + max(0.0, minutes * 60 - elapsed) * done / elapsed)
-        self.steps = max(self.step + 1, min(self.max_steps, fitting))
+        self.steps = max(self.step, min(self.max_steps, fitting))
 
 
 def student_generator(config: GeneratorConfig, init_state: dict[str, torch.Tensor] | None) -> StyleGenerator:
