@@ -27,7 +27,7 @@ from rtstyle.picture_styles import (check_name, list_picture_styles, name_from_p
 from rtstyle.pipeline import convert_video
 from rtstyle.style_choice import choose_styles
 from rtstyle.stylefile import load_style_bank
-from rtstyle.stylizer import DEFAULT_MAX_PIXELS, MIN_PIXELS, Stylizer, StylizerSettings
+from rtstyle.stylizer import DEFAULT_MAX_PIXELS, Stylizer, StylizerSettings, check_controls
 from rtstyle.evaluation import collect_images, evaluate, shrink
 from rtstyle.stylefile import StyleBank
 from rtstyle.video.atomic import atomic_output, check_destination
@@ -40,14 +40,9 @@ from rtstyle.video.writer import EncodeOptions, check_encodable
 
 def check_style_options(args: argparse.Namespace) -> None:
     """The style options that need no model, checked before one loads (absent ones are skipped)."""
-    strength, scale = getattr(args, "strength", None), getattr(args, "scale", None)
-    max_pixels, batch = getattr(args, "max_pixels", None), getattr(args, "batch", None)
-    if strength is not None and not 0.0 <= strength <= 1.0:
-        raise InputError(f"--strength must be between 0 and 1, got {strength}")
-    if scale is not None and not 0.0 < scale <= 4.0:
-        raise InputError(f"--scale must be in (0, 4], got {scale}")
-    if max_pixels is not None and max_pixels < MIN_PIXELS:
-        raise InputError(f"--max-pixels must be at least {MIN_PIXELS}, got {max_pixels}")
+    check_controls(strength=getattr(args, "strength", None), scale=getattr(args, "scale", None),
+                   max_pixels=getattr(args, "max_pixels", None), prefix="--")
+    batch = getattr(args, "batch", None)
     if batch is not None and batch < 1:
         raise InputError(f"--batch must be at least 1, got {batch}")
     if getattr(args, "regions", None) is not None:

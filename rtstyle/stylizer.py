@@ -66,13 +66,21 @@ class StylizerSettings:
     regions: Regions | None = None  # a style per region instead of one mix for the whole frame
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.strength <= 1.0:
-            raise InputError(f"strength must be between 0 and 1, got {self.strength}")
-        if not 0.0 < self.scale <= 4.0:
-            raise InputError(f"scale must be in (0, 4], got {self.scale}")
-        if self.max_pixels < MIN_PIXELS:
-            raise InputError(f"max_pixels must be at least {MIN_PIXELS}, got {self.max_pixels}")
+        check_controls(strength=self.strength, scale=self.scale, max_pixels=self.max_pixels)
         object.__setattr__(self, "style_weights", normalize_weights(self.style_weights))
+
+
+def check_controls(
+    *, strength: float | None = None, scale: float | None = None, max_pixels: int | None = None, prefix: str = ""
+) -> None:
+    """The controls' ranges (``None``: not given); ``prefix`` names them as options (``--``)."""
+    if strength is not None and not 0.0 <= strength <= 1.0:
+        raise InputError(f"{prefix}strength must be between 0 and 1, got {strength}")
+    if scale is not None and not 0.0 < scale <= 4.0:
+        raise InputError(f"{prefix}scale must be in (0, 4], got {scale}")
+    if max_pixels is not None and max_pixels < MIN_PIXELS:
+        name = "max-pixels" if prefix else "max_pixels"
+        raise InputError(f"{prefix}{name} must be at least {MIN_PIXELS}, got {max_pixels}")
 
 
 def working_size(height: int, width: int, scale: float, max_pixels: int) -> tuple[int, int]:
