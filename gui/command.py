@@ -25,6 +25,7 @@ EXAMPLES = """\
 examples:
   rtstyle gui                                  camera 0 (or what was used last time)
   rtstyle gui --source clip.mp4                a video file, played in a loop
+  rtstyle gui --source rtsp://192.168.1.20:554/stream     an IP camera
   rtstyle gui --source camera:1 --style starry_night=0.7 --style great_wave=0.3
   rtstyle gui --source clip.mp4 --screenshot window.png     grab the window and quit
 """
@@ -33,12 +34,14 @@ examples:
 def add_command(subparsers: argparse._SubParsersAction) -> Handler:
     """Register ``gui`` on the ``rtstyle`` parser; returns its handler."""
     parser = subparsers.add_parser(
-        "gui", help="open the live stylization window (camera or looping video file)",
-        description="Live stylization window: webcam or a looping video file in, stylized frames on screen.",
+        "gui", help="open the live stylization window (camera, network stream or looping video file)",
+        description="Live stylization window: webcam, network stream or a looping video file in, stylized frames "
+                    "on screen.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--source", metavar="camera:N|PATH", help="camera index or video file (default: last used, "
-                        "else camera:0)")
+    parser.add_argument("--source", metavar="camera:N|PATH|URL", help="camera index, video file (played in a loop) "
+                        "or network stream (rtsp://, http(s)://, udp://, ...; reconnected when it drops) (default: "
+                        "last used, else camera:0)")
     style = parser.add_argument_group("style (default: as last time)")
     style.add_argument("--model", metavar="BANK", help="style bank: fast, quality, a bank name, or a .safetensors path")
     style.add_argument("--style", metavar="NAME[=WEIGHT]", action="append", default=[],
@@ -99,14 +102,16 @@ def _check_options(args: argparse.Namespace) -> None:
     from rtstyle.mixing import mix_from_specs
     from rtstyle.picture_styles import saved_names_in
     from rtstyle.stylefile import read_bank_metadata
+    from rtstyle.stream.spec import SourceSpec
     from rtstyle.video.atomic import check_destination
-    from rtstyle_gui.sources import SourceSpec
 
     check_style_options(args)
     if args.source is not None:
         spec = SourceSpec.parse(args.source)
         if spec.path is not None and not spec.path.is_file():
             raise InputError(f"{spec.path}: no such file")
+        if spec.stdin:
+            raise InputError("the window cannot read standard input: use camera:N, a video file or a URL")
     if args.backend is not None and args.backend not in backend_names():
         raise InputError(f"unknown backend {args.backend!r}: use {', '.join(backend_names())}")
     device = pick_device(args.device or "auto")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from rtstyle.errors import RtStyleError, StyleNotFoundError
+from rtstyle.errors import RtStyleError, StyleNotFoundError, first_line
 
 
 class Remedy(enum.Enum):
@@ -38,12 +38,6 @@ def is_out_of_memory(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
-
-
-def first_line(exc: BaseException) -> str:
-    """The exception's message as one line; its type name if it has none."""
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _detail(exc: BaseException) -> str:

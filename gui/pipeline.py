@@ -1,8 +1,9 @@
-"""The live pipeline: capture, inference, recording and model loading, seen from the GUI.
+"""The live pipeline: the stream core's newest-wins scheduler and the model loading, seen from the GUI.
 
-Widgets never touch threads or models; they call this object and listen to its signals.  Work
-happens in plain Python threads (capture, inference, recording, loading, reading pictures as
-styles) that report back by emitting signals of this QObject, which lives in the GUI thread: Qt
+Widgets never touch threads or models; they call this object and listen to its signals.  The
+threads are the stream core's (:mod:`rtstyle.stream`: capture, inference, recording, virtual
+camera) plus the window's own loaders (a model, pictures as styles); they report back by emitting
+signals of this QObject, which lives in the GUI thread: Qt
 queues a signal emitted from another thread into the receiver's event loop, so every slot runs in
 the GUI thread.  Reports from a source or a model load that has since been replaced carry an old
 generation number and are dropped, so a late error from a camera the user already switched away
@@ -18,15 +19,16 @@ from pathlib import Path
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from rtstyle.stream.capture import Captured, CaptureThread
+from rtstyle.stream.live_sources import open_source
+from rtstyle.stream.newest import InferenceWorker, Result, Stylize
+from rtstyle.stream.recorder import Recorder
+from rtstyle.stream.slot import LatestSlot
+from rtstyle.stream.spec import SourceSpec
+from rtstyle.stream.vcam import VirtualCamera
 from rtstyle.stylizer import Stylizer
-from rtstyle_gui.capture import Captured, CaptureThread
 from rtstyle_gui.loader import ModelLoader, ModelRequest
 from rtstyle_gui.pictures import PictureReader
-from rtstyle_gui.recorder import Recorder
-from rtstyle_gui.slot import LatestSlot
-from rtstyle_gui.sources import SourceSpec, open_source
-from rtstyle_gui.vcam import VirtualCamera
-from rtstyle_gui.worker import InferenceWorker, Result, Stylize
 
 log = logging.getLogger(__name__)
 

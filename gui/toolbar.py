@@ -11,7 +11,7 @@ from PyQt6.QtCore import QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QComboBox, QLabel, QSizePolicy, QToolBar, QWidget
 
-from rtstyle_gui.sources import SourceSpec
+from rtstyle.stream.spec import SourceSpec
 
 CAMERAS_LISTED = 3
 _OPEN_FILE = ""  # item data of the "Open a video file…" entry

@@ -25,7 +25,7 @@ from rtstyle_gui.outputs import OutputFiles
 from rtstyle_gui.panel import ControlPanel
 from rtstyle_gui.pipeline import LivePipeline
 from rtstyle_gui.settings import load_state, save_state
-from rtstyle_gui.sources import SourceSpec
+from rtstyle.stream.spec import SourceSpec
 from rtstyle_gui.stats import FrameMeter
 from rtstyle_gui.styling import StyleController
 from rtstyle_gui.toolbar import MainToolBar

@@ -27,7 +27,7 @@ from rtstyle.device import pick_device, pick_dtype
 from rtstyle.errors import BackendUnavailableError
 from rtstyle.models import GeneratorConfig, StyleGenerator, preset_config
 from rtstyle.models.johnson import TransformerNet
-from rtstyle.pipeline import convert_video
+from rtstyle.stream.ordered import convert_video
 from rtstyle.stylefile import StyleBank, StyleInfo
 from rtstyle.stylizer import Stylizer, StylizerSettings
 from rtstyle.video.sample import make_sample_clip

@@ -27,6 +27,8 @@ examples:
   rtstyle convert clip.mp4 out.mp4                 stylize with the default style
   rtstyle convert in.mov out.mp4 --style starry_night=0.7 --style great_wave=0.3
   rtstyle convert in.mp4 out.mp4 --strength 0.6 --keep-colors --scale 0.5 --crf 20
+  rtstyle convert camera:0 webcam.mp4 --duration 10                 a stylized recording of the webcam
+  rtstyle convert - out.mp4 < in.mkv      rtstyle convert in.mp4 - --format matroska | ffplay -
   rtstyle image photo.jpg photo_styled.png --style scream
   rtstyle styles                                   list installed style banks and styles
   rtstyle image photo.jpg out.png --style-image my_painting.jpg      any picture as a style
@@ -79,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     convert = commands.add_parser("convert", help="stylize a video file (audio kept)", epilog=EXAMPLES,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    convert.add_argument("input", metavar="IN", help="any video PyAV/FFmpeg can read")
-    convert.add_argument("output", metavar="OUT", help="destination (.mp4, .mkv, .mov, ...); written only when complete")
+    convert.add_argument("input", metavar="IN", help="a video file FFmpeg reads, - for standard input, a URL "
+                         "(rtsp://, http(s)://, udp://, tcp://, ...) or camera:N")
+    convert.add_argument("output", metavar="OUT", help="destination (.mp4, .mkv, .mov, ...), written only when "
+                         "complete; - for standard output (with --format)")
     _add_style_options(convert)
     encode = convert.add_argument_group("encoding")
     encode.add_argument("--codec", metavar="NAME",
@@ -94,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "0-13 for SVT-AV1 (default 8)")
     encode.add_argument("--batch", type=int, default=None, metavar="N",
                         help="frames per inference batch (default 1 on CPU, 8 on GPU)")
+    encode.add_argument("--format", metavar="NAME",
+                        help="container, as ffmpeg's -f (matroska, mpegts, nut, mp4, ...; default: from OUT's "
+                             "suffix); needed for OUT -")
+    convert.add_argument("--duration", type=float, metavar="SECONDS",
+                         help="stop after this much of the input (needed for a camera)")
     convert.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     convert.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -223,8 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(message: str, debug: bool) -> None:
     if debug:
         traceback.print_exc()
-    first_line = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    print(f"rtstyle: error: {first_line}", file=sys.stderr)
+    lines = message.strip().splitlines()
+    print(f"rtstyle: error: {lines[0] if lines else 'unknown error'}", file=sys.stderr)
 
 
 if __name__ == "__main__":

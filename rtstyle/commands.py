@@ -24,7 +24,10 @@ from rtstyle.mixing import mix_from_specs
 from rtstyle.regions import Regions, check_layout, region_count
 from rtstyle.picture_styles import (check_name, list_picture_styles, name_from_path, picture_dir, read_picture_style,
                                     remove_picture_style, save_picture_style)
-from rtstyle.pipeline import convert_video
+from rtstyle.stream.ordered import convert_stream
+from rtstyle.stream.sinks import open_video_sink
+from rtstyle.stream.sources import Source, open_source
+from rtstyle.stream.spec import STANDARD_STREAM, SourceSpec
 from rtstyle.style_choice import choose_styles
 from rtstyle.stylefile import load_style_bank
 from rtstyle.stylizer import DEFAULT_MAX_PIXELS, Stylizer, StylizerSettings, check_controls
@@ -92,35 +95,56 @@ def _require_input(path: Path) -> None:
 
 def run_convert(args: argparse.Namespace) -> int:
     """``rtstyle convert``: every check that takes milliseconds first, then the model, then the frames."""
-    source, destination = Path(args.input), Path(args.output)
+    spec = SourceSpec.parse(args.input)
     check_style_options(args)
-    _require_input(source)
-    with VideoReader(source):  # a readable video with at least one frame, or InputError now
-        pass
-    check_destination(destination, overwrite=args.overwrite, inputs=[source])
+    _check_stream_options(args, spec)
+    if spec.path is not None:
+        _require_input(spec.path)
+    inputs = [spec.path] if spec.path is not None else []
+    to_stdout = args.output == STANDARD_STREAM
+    if not to_stdout:
+        check_destination(Path(args.output), overwrite=args.overwrite, inputs=inputs)
     options = EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset)
-    check_encodable(destination, options)
-    stylizer = build_stylizer(args)
-    batch = args.batch or (8 if stylizer.device.type == "cuda" else 1)
-    bars: list[tqdm] = []  # made once the input is open, so a bad input prints no empty bar
-
-    def on_start(reader: VideoReader) -> None:
-        bars.append(tqdm(total=reader.frame_count, unit="frame", dynamic_ncols=True, disable=args.quiet,
-                         desc=destination.name, file=sys.stderr))
-
-    def on_progress(done: int) -> None:
-        bars[0].update(done - bars[0].n)
-
-    try:
-        stats = convert_video(source, destination, stylizer, options=options, batch_size=batch,
-                              overwrite=args.overwrite, on_start=on_start, on_progress=on_progress)
-    finally:
-        for bar in bars:
-            bar.close()
+    check_encodable(None if to_stdout else Path(args.output), options, args.format)
+    with open_source(spec) as source:  # a readable video with a first frame, or InputError now
+        stylizer = build_stylizer(args)
+        batch = args.batch or (8 if stylizer.device.type == "cuda" else 1)
+        label = "stdout" if to_stdout else Path(args.output).name
+        with open_video_sink(args.output, time_base=source.time_base, rate=source.average_rate,
+                             audio_streams=source.audio_streams, options=options, format=args.format,
+                             overwrite=args.overwrite, inputs=inputs) as sink, \
+                tqdm(total=_expected_frames(source, args.duration), unit="frame", dynamic_ncols=True,
+                     disable=args.quiet, desc=label, file=sys.stderr) as bar:
+            stats = convert_stream(source, sink, stylizer, batch_size=batch, duration=args.duration,
+                                   live=spec.is_live, on_progress=lambda done: bar.update(done - bar.n))
     if not args.quiet:
-        print(f"wrote {destination}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps), "
-              f"style {_describe_mix(stylizer)} on {stylizer.device}", file=sys.stderr)
+        print(f"wrote {'standard output' if to_stdout else args.output}: {stats.frames} frames in "
+              f"{stats.seconds:.1f} s ({stats.fps:.1f} fps), style {_describe_mix(stylizer)} on {stylizer.device}",
+              file=sys.stderr)
     return 0
+
+
+def _check_stream_options(args: argparse.Namespace, spec: SourceSpec) -> None:
+    """What ``convert``'s source, ``--duration`` and ``--format`` need of each other."""
+    if args.duration is not None and not args.duration > 0:
+        raise InputError(f"--duration must be a positive number of seconds, got {args.duration}")
+    if spec.camera is not None and args.duration is None:
+        raise InputError(f"{spec}: a camera has no end; say how long to record with --duration SECONDS")
+    if args.output == STANDARD_STREAM:
+        if args.format is None:
+            raise InputError("- writes the video to standard output: name its container with --format "
+                             "(matroska, mpegts or nut stream well)")
+        if sys.stdout.isatty():
+            raise InputError("- writes video to standard output, which is a terminal; pipe it (| ffplay -) or "
+                             "redirect it (> out.mkv)")
+
+
+def _expected_frames(source: Source, duration: float | None) -> int | None:
+    """Frames the progress bar expects: the source's count, cut to ``duration`` (None: unknown)."""
+    if duration is None:
+        return source.frame_count
+    within = round(duration * source.average_rate) if source.average_rate else None
+    return min(source.frame_count, within) if source.frame_count and within else within
 
 
 def run_image(args: argparse.Namespace) -> int:

@@ -43,3 +43,9 @@ class BackendUnavailableError(RtStyleError):
     """A backend or device was requested that this machine cannot provide."""
 
     exit_code = EXIT_UNAVAILABLE
+
+
+def first_line(exc: BaseException) -> str:
+    """The exception's message as one line; its type name if it has none."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from rtstyle.errors import InputError, OutputError
-from rtstyle import pipeline
-from rtstyle.pipeline import ConvertStats, convert_video, queue_depth
+from rtstyle.stream import ordered as pipeline
+from rtstyle.stream.ordered import ConvertStats, convert_video, queue_depth
 from rtstyle.video.frames import Frame
 from rtstyle.video.reader import VideoReader
 from rtstyle.video.writer import EncodeOptions
@@ -191,18 +191,10 @@ def test_odd_and_tiny_sizes(make_clip, tmp_path, width, height):
             assert np.abs(a[:height, -1].astype(int) - a[:height, -2].astype(int)).mean() < 12
 
 
-def test_progress_and_start_callbacks(make_clip, tmp_path):
+def test_progress_callback_counts_up_to_every_frame(make_clip, tmp_path):
     src = make_clip()
     progress: list[int] = []
-    started: list[VideoReader] = []
-    stats = convert(
-        src,
-        tmp_path / "out.mp4",
-        batch_size=4,
-        on_start=started.append,
-        on_progress=progress.append,
-    )
-    assert len(started) == 1 and started[0].frame_count == 12
+    stats = convert(src, tmp_path / "out.mp4", batch_size=4, on_progress=progress.append)
     assert progress == sorted(set(progress)) and progress[-1] == stats.frames == 12
 
 

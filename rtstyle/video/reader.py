@@ -1,10 +1,13 @@
-"""Decode a video file into upright RGB frames, and hand over its audio untouched.
+"""Decode a video into upright RGB frames, and hand over its audio untouched.
 
-The reader opens the file once to learn everything the rest of the program needs before the first
-frame is processed (display size, rotation, rate, audio streams) and then opens it again for each
-pass, so ``frames()`` and ``items()`` always start from the beginning without relying on seeking,
-which some containers do inexactly.  The first container stays open for the reader's lifetime
-because the writer copies or decodes audio with the codec parameters of its streams.
+The reader opens its input once to learn everything the rest of the program needs before the
+first frame is processed (display size, rotation, rate, audio streams).  A *file* is then opened
+again for each pass, so ``frames()`` and ``items()`` always start from the beginning without
+relying on seeking, which some containers do inexactly.  A *stream* -- a URL FFmpeg opens
+(``rtsp://``, ``http(s)://``, ``udp://``, ``tcp://``) or a pipe such as standard input -- cannot
+be started again, so it is read in a single pass: what was demuxed to find the first frame is
+kept and handed out first.  The first container stays open for the reader's lifetime because the
+writer copies or decodes audio with the codec parameters of its streams.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import logging
 import os
 from collections.abc import Iterator
 from fractions import Fraction
+from itertools import chain
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 import av
 import av.audio.stream
@@ -28,22 +33,49 @@ from rtstyle.video.frames import Frame
 
 log = logging.getLogger(__name__)
 
+#: Seconds a network stream may go without data before reading fails, instead of hanging the
+#: program when a camera or server goes away mid-stream (PyAV's ``timeout``).
+NETWORK_TIMEOUT_S = 5.0
+
+
+def is_url(text: str) -> bool:
+    """Whether ``text`` names something FFmpeg opens by protocol (``rtsp://...``) rather than a file."""
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and scheme.isalpha() and len(scheme) > 1  # "C://" is a Windows path
+
 
 class VideoReader:
-    """A video file opened for decoding; use as a context manager.
+    """A video file, URL or pipe opened for decoding; use as a context manager.
+
+    ``source`` is a path, a URL (see :func:`is_url`) or a binary file object such as
+    ``sys.stdin.buffer``; ``label`` names it in messages (default: the path or URL).  Files can be
+    read any number of times; streams (URLs and file objects) once (``single_pass``).
 
     ``rotation`` is the clockwise angle, in degrees, by which the file asks players to turn the
     coded picture (phones record portrait video as rotated landscape).  Frames and
     ``width``/``height`` already have it applied, so consumers only ever see upright pictures.
     """
 
-    def __init__(self, path: str | os.PathLike, *, threads: int = 0) -> None:
-        self.path = Path(path)
+    def __init__(self, source: str | os.PathLike | BinaryIO, *, threads: int = 0, label: str | None = None) -> None:
         self._threads = threads
-        if not self.path.exists():
-            raise InputError(f"{self.path}: no such file")
-        if self.path.is_dir():
-            raise InputError(f"{self.path}: is a directory, not a video file")
+        self.url: str | None = None
+        self.path: Path | None = None
+        self._pipe: BinaryIO | None = None
+        if hasattr(source, "read"):
+            self._pipe = source  # type: ignore[assignment]
+            default_label = "standard input"
+        elif isinstance(source, str) and is_url(source):
+            self.url = default_label = source
+        else:
+            self.path = Path(source)  # type: ignore[arg-type]
+            default_label = str(self.path)
+        self.label = label or default_label
+        self.single_pass = self.path is None
+        if self.path is not None and not self.path.exists():
+            raise InputError(f"{self.label}: no such file")
+        if self.path is not None and self.path.is_dir():
+            raise InputError(f"{self.label}: is a directory, not a video file")
+        self._pending: Iterator[av.VideoFrame | av.Packet] | None = None
         self._container = self._open()
         try:
             self._describe()
@@ -52,22 +84,25 @@ class VideoReader:
             raise
 
     def _open(self) -> av.container.InputContainer:
-        """Open the file for demuxing, translating failures into ``InputError``."""
+        """Open the input for demuxing, translating failures into ``InputError``."""
+        what = "a video file" if self.path is not None else "a video stream"
         try:
             # Tags in a legacy 8-bit encoding (or garbled) must not make the pictures unreadable.
+            if self._pipe is not None:
+                return av.open(self._pipe, mode="r", metadata_errors="replace")
+            if self.url is not None:
+                return av.open(self.url, mode="r", metadata_errors="replace", timeout=NETWORK_TIMEOUT_S)
             return av.open(str(self.path), mode="r", metadata_errors="replace")
         except av.FFmpegError as exc:
-            raise InputError(
-                f"{self.path}: not a video file PyAV can read ({reason(exc)})"
-            ) from exc
+            raise InputError(f"{self.label}: not {what} PyAV can read ({reason(exc)})") from exc
         except OSError as exc:
-            raise InputError(f"{self.path}: cannot read ({reason(exc)})") from exc
+            raise InputError(f"{self.label}: cannot read ({reason(exc)})") from exc
 
     def _describe(self) -> None:
         """Fill in the public attributes from the container and the first decoded frame."""
         container = self._container
         if not container.streams.video:
-            raise InputError(f"{self.path}: has no video stream")
+            raise InputError(f"{self.label}: has no video stream")
         video = container.streams.video[0]
         self._video_index = video.index
         # Demuxers always set a stream time base; PyAV merely types it as optional.
@@ -76,7 +111,7 @@ class VideoReader:
         self.audio_streams: list[av.audio.stream.AudioStream] = list(container.streams.audio)
 
         first = self._first_frame(video)
-        self.rotation: int = _clockwise_quarter_turns(first.rotation, self.path) * 90
+        self.rotation: int = _clockwise_quarter_turns(first.rotation, self.label) * 90
         coded_w, coded_h = first.width, first.height
         swapped = self.rotation in (90, 270)
         self.width: int = coded_h if swapped else coded_w
@@ -97,7 +132,7 @@ class VideoReader:
             self.frame_count = None
         log.debug(
             "%s: %dx%d rotation %d, %s fps, %s frames, %d audio stream(s)",
-            self.path,
+            self.label,
             self.width,
             self.height,
             self.rotation,
@@ -109,10 +144,20 @@ class VideoReader:
     def _first_frame(self, video: av.video.stream.VideoStream) -> av.VideoFrame:
         """Decode the first picture: only it reveals the display rotation and true size.
 
-        ``_demux_decode`` raises ``InputError`` if the stream ends without a single frame.
+        A stream's single pass starts here: what it took to reach the first frame (audio
+        packets, the frame) is kept in front of the rest for :meth:`items`.
+        ``_demux_decode`` raises ``InputError`` if the input ends without a single frame.
         """
-        items = self._demux_decode(self._container, video, ())
-        return next(item for item in items if isinstance(item, av.VideoFrame))
+        audio = tuple(self._container.streams.audio) if self.single_pass else ()
+        items = self._demux_decode(self._container, video, audio)
+        taken: list[av.VideoFrame | av.Packet] = []
+        for item in items:
+            taken.append(item)
+            if isinstance(item, av.VideoFrame):
+                break
+        if self.single_pass:
+            self._pending = chain(taken, items)
+        return taken[-1]  # type: ignore[return-value]  # _demux_decode ends in InputError otherwise
 
     def _demux_decode(
         self,
@@ -132,7 +177,7 @@ class VideoReader:
                 packet = next(packets, None)
             except av.FFmpegError as exc:
                 raise InputError(
-                    f"{self.path}: file is corrupt; reading failed after frame {sent} "
+                    f"{self.label}: file is corrupt; reading failed after frame {sent} "
                     f"({reason(exc)})"
                 ) from exc
             if packet is not None and packet.size == 0:
@@ -151,13 +196,13 @@ class VideoReader:
                     # (a truncated MP4 ends in one), so check here.
                     at = f" ({float(packet.pts * packet.time_base):.2f} s)" if packet.pts else ""
                     raise InputError(
-                        f"{self.path}: video stream is corrupt or truncated at frame {sent}{at}"
+                        f"{self.label}: video stream is corrupt or truncated at frame {sent}{at}"
                     )
             try:
                 frames = video.decode(packet)
             except av.FFmpegError as exc:
                 raise InputError(
-                    f"{self.path}: video stream is corrupt; decoding failed at frame {sent} "
+                    f"{self.label}: video stream is corrupt; decoding failed at frame {sent} "
                     f"({reason(exc)})"
                 ) from exc
             for frame in frames:
@@ -170,7 +215,7 @@ class VideoReader:
             if packet is None:
                 break
         if decoded == 0:
-            raise InputError(f"{self.path}: no video frames could be decoded")
+            raise InputError(f"{self.label}: no video frames could be decoded")
         self._warn_if_short(first, last, decoded)
 
     def _warn_if_short(self, first: float | None, last: float | None, decoded: int) -> None:
@@ -188,29 +233,40 @@ class VideoReader:
             log.warning(
                 "%s: video stops after frame %d at %.2f s but the file says %.2f s; "
                 "it may be truncated or damaged",
-                self.path,
+                self.label,
                 decoded,
                 covered,
                 self.duration,
             )
 
     def _passes(self, with_audio: bool) -> Iterator[Frame | av.Packet]:
-        """Open a fresh container and convert its decoded pictures into upright ``Frame``s."""
-        container = self._open()
-        try:
+        """Convert one pass's decoded pictures into upright ``Frame``s.
+
+        A file gets a fresh container per pass; a stream continues its single pass.
+        """
+        if self.single_pass:
+            if self._pending is None:
+                raise RuntimeError(f"{self.label}: a stream can be read only once")
+            container, items, self._pending = self._container, self._pending, None
+        else:
+            container = self._open()
             video = container.streams[self._video_index]
             audio = tuple(container.streams.audio) if with_audio else ()
+            items = self._demux_decode(container, video, audio)
+        try:
             turns = -self.rotation // 90
-            for item in self._demux_decode(container, video, audio):
+            for item in items:
                 if isinstance(item, av.Packet):
-                    yield item
+                    if with_audio:
+                        yield item
                     continue
                 # Odd widths come back as a view into padded rows; rotation gives a strided view.
                 rgb = np.ascontiguousarray(np.rot90(item.to_ndarray(format="rgb24"), turns))
                 # Frames flushed out of the decoder at the end carry no time base of their own.
                 yield Frame(rgb, item.pts, item.time_base or self.time_base)
         finally:
-            container.close()
+            if container is not self._container:
+                container.close()
 
     def frames(self) -> Iterator[Frame]:
         """Every video frame from the start, in presentation order."""
@@ -242,7 +298,7 @@ class VideoReader:
         self.close()
 
 
-def _clockwise_quarter_turns(counter_clockwise: float, path: Path) -> int:
+def _clockwise_quarter_turns(counter_clockwise: float, label: str) -> int:
     """Convert PyAV's counter-clockwise display rotation to clockwise quarter turns (0-3).
 
     Arbitrary angles are legal in a display matrix but no player honours them; the nearest
@@ -250,5 +306,5 @@ def _clockwise_quarter_turns(counter_clockwise: float, path: Path) -> int:
     """
     turns = round(-counter_clockwise / 90)
     if turns * 90 != -counter_clockwise:
-        log.warning("%s: display rotation %s° rounded to %d°", path, counter_clockwise, turns * 90)
+        log.warning("%s: display rotation %s° rounded to %d°", label, counter_clockwise, turns * 90)
     return turns % 4

@@ -7,6 +7,7 @@ the output container can hold it (no generation loss, no work) and re-encoded on
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 import av
 import av.audio.stream
@@ -111,7 +113,7 @@ class VideoWriter:
 
     def __init__(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike | BinaryIO,
         *,
         width: int,
         height: int,
@@ -120,14 +122,14 @@ class VideoWriter:
         audio_streams: Sequence[av.audio.stream.AudioStream] = (),
         options: EncodeOptions = EncodeOptions(),
         label: str | os.PathLike | None = None,
+        format: str | None = None,
     ) -> None:
-        self.path = Path(path)
         self._label = str(label if label is not None else path)
         if width < 1 or height < 1:
             raise ValueError(f"frame size must be positive, got {width}x{height}")
         self.width, self.height = width, height
         self._time_base = Fraction(time_base)
-        self._container = open_output(self.path, self._label)
+        self._container = open_output(path, self._label, format)
         try:
             video = _add_video_stream(
                 self._container,
@@ -258,7 +260,7 @@ class VideoWriter:
             self._abort()
 
 
-def check_encodable(path: str | os.PathLike, options: EncodeOptions) -> None:
+def check_encodable(path: str | os.PathLike | None, options: EncodeOptions, format: str | None = None) -> None:
     """Raise ``OutputError`` now if ``path``'s container or ``options`` cannot be used.
 
     Lets a conversion fail before any decoding or model work: the encoder is opened with the
@@ -266,13 +268,14 @@ def check_encodable(path: str | os.PathLike, options: EncodeOptions) -> None:
     model has loaded.  Opening an output container does not create the file until the first
     packet is written.
     """
-    path = Path(path)
-    container = open_output(path, str(path))
+    label = str(path) if path is not None else "standard output"
+    # Standard output cannot be opened twice; an in-memory file stands in for it.
+    container = open_output(Path(path) if path is not None else io.BytesIO(), label, format)
     try:
         setup = _add_video_stream(
-            container, str(path), width=64, height=64, time_base=Fraction(1, 1000), rate=None, options=options
+            container, label, width=64, height=64, time_base=Fraction(1, 1000), rate=None, options=options
         )
-        _open_encoder(setup.stream, str(path), options)
+        _open_encoder(setup.stream, label, options)
     finally:
         container.close()
 
@@ -399,16 +402,26 @@ def _add_video_stream(
     return _VideoSetup(stream, pad, yuv)
 
 
-def open_output(path: Path, label: str) -> av.container.OutputContainer:
-    """Open ``path`` for writing, with the container chosen from its suffix.
+def open_output(
+    target: str | os.PathLike | BinaryIO, label: str, format: str | None = None
+) -> av.container.OutputContainer:
+    """Open ``target`` (a path, or a binary file object such as standard output) for writing.
 
-    Nothing is created on disk until the first packet is written.
+    The container is ``format`` (an FFmpeg muxer name, as ffmpeg's ``-f``), else chosen from the
+    path's suffix.  Nothing is created on disk until the first packet is written.
     """
     try:
-        return av.open(str(path), mode="w")
+        if hasattr(target, "write"):
+            if format is None:
+                raise OutputError(f"{label}: name the container with --format (e.g. matroska, mpegts, nut)")
+            return av.open(target, mode="w", format=format)
+        return av.open(str(target), mode="w", format=format)
     except av.FFmpegError as exc:
         raise OutputError(f"{label}: cannot open for writing ({reason(exc)})") from exc
     except ValueError:
+        if format is not None:
+            raise OutputError(f"{label}: unknown container format {format!r} (see 'ffmpeg -muxers')") from None
+        path = Path(target)  # type: ignore[arg-type]
         raise OutputError(
             f"{label}: unknown video container {path.suffix or '(no suffix)'!r}; "
             "use a suffix such as .mp4, .mkv, .mov or .webm"

@@ -258,7 +258,7 @@ def test_internal_error_is_exit_70_with_one_line(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(commands, "convert_video", broken)
+    monkeypatch.setattr(commands, "convert_stream", broken)
     code = main(["convert", str(clip), str(tmp_path / "o.mp4"), "--model", str(bank)])
     err = capsys.readouterr().err
     assert code == EXIT_INTERNAL_ERROR

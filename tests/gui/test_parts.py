@@ -12,12 +12,13 @@ import pytest
 import rtstyle.video.camera as camera_module
 from gui_fakes import FakeCapture
 from rtstyle.errors import InputError, ModelFileError
-from rtstyle_gui.capture import Captured
+from rtstyle.stream.capture import Captured
 from rtstyle_gui.faults import Remedy, model_fault, source_fault, stylize_fault
-from rtstyle_gui.slot import LatestSlot
-from rtstyle_gui.sources import CameraSource, LoopingFileSource, SourceSpec, open_source
+from rtstyle.stream.slot import LatestSlot
+from rtstyle.stream.live_sources import CameraSource, LoopingFileSource, open_source
+from rtstyle.stream.spec import SourceSpec
 from rtstyle_gui.stats import FrameMeter, percentile
-from rtstyle_gui.worker import InferenceWorker, Result
+from rtstyle.stream.newest import InferenceWorker, Result
 
 
 def test_slot_keeps_only_the_latest_item_and_counts_drops() -> None:

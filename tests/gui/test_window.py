@@ -15,7 +15,7 @@ from rtstyle.stylefile import load_style_bank
 from rtstyle.stylizer import Stylizer, StylizerSettings
 from rtstyle.video.images import read_image
 from rtstyle.video.reader import VideoReader
-from rtstyle_gui.sources import SourceSpec
+from rtstyle.stream.spec import SourceSpec
 from rtstyle_gui.view import BACKGROUND, fit
 
 TIMEOUT_MS = 30000  # generous: two cores shared with other work

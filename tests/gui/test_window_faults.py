@@ -19,7 +19,7 @@ from rtstyle.device import pick_device
 from rtstyle.errors import RtStyleError
 from rtstyle.video.reader import VideoReader
 from rtstyle_gui.faults import Remedy
-from rtstyle_gui.sources import SourceSpec
+from rtstyle.stream.spec import SourceSpec
 
 TIMEOUT_MS = 30000
 

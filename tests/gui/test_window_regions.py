@@ -18,7 +18,7 @@ from rtstyle.stylefile import load_style_bank
 from rtstyle.stylizer import Stylizer, StylizerSettings
 from rtstyle.video.images import write_image
 from rtstyle_gui.panel import MIX_HINT, NO_FUSION_TIP, REGIONS_HINT
-from rtstyle_gui.sources import SourceSpec
+from rtstyle.stream.spec import SourceSpec
 
 TIMEOUT_MS = 30000  # generous: two cores shared with other work
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rtstyle_gui.slot import LatestSlot
-from rtstyle_gui.sources import FrameSource
+from rtstyle.stream.slot import LatestSlot
+from rtstyle.stream.live_sources import FrameSource
 
 log = logging.getLogger(__name__)
 

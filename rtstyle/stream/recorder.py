@@ -1,6 +1,6 @@
 """Recording the stylized feed to a video file, in its own thread.
 
-The encoder is the one ``rtstyle convert`` uses (:class:`rtstyle.video.writer.VideoWriter`,
+The encoder is the one ``rtstyle convert`` uses (:class:`rtstyle.stream.sinks.VideoSink`,
 H.264 by default) and the file appears only when complete (:func:`atomic_output`), so a crash or
 a full disk never leaves a half-written video under the chosen name.  Encoding runs beside
 inference, not in it, so recording does not add latency; frames wait in a short bounded queue
@@ -15,16 +15,15 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from rtstyle.errors import OutputError
+from rtstyle.stream.sinks import VideoSink
 from rtstyle.video.atomic import atomic_output, check_destination
 from rtstyle.video.frames import Frame
-from rtstyle.video.writer import EncodeOptions, VideoWriter
+from rtstyle.video.writer import EncodeOptions
 
 log = logging.getLogger(__name__)
 
@@ -100,24 +99,16 @@ class Recorder(threading.Thread):
         self._on_done(self.path, self.written)
 
     def _encode(self, tmp: Path) -> None:
-        # The writer is opened on the first frame (its size is the file's size); the ExitStack
-        # closes it on success and aborts it without flushing on an error.
-        with ExitStack() as stack:
-            writer: VideoWriter | None = None
-            first_at = 0.0
+        # The sink opens its encoder on the first frame (its size is the file's size); leaving the
+        # block closes the file on success and abandons it without flushing on an error.
+        first_at: float | None = None
+        with VideoSink(tmp, time_base=_TIME_BASE, rate=self._rate, options=self._options, label=str(self.path)) as sink:
             while (item := self._queue.get()) is not None:
                 rgb, captured_at = item
-                if writer is None:
-                    height, width = rgb.shape[:2]
-                    writer = stack.enter_context(VideoWriter(
-                        tmp, width=width, height=height, time_base=_TIME_BASE, rate=self._rate,
-                        options=self._options, label=self.path))
-                    first_at = captured_at
-                if rgb.shape[:2] != (writer.height, writer.width):
+                if sink.size is not None and rgb.shape[:2] != sink.size:
                     self.dropped += 1  # the source changed size; the file keeps its first size
                     continue
+                first_at = captured_at if first_at is None else first_at
                 pts = round((captured_at - first_at) / _TIME_BASE)
-                writer.write(Frame(np.ascontiguousarray(rgb), pts, _TIME_BASE))
+                sink.write(Frame(np.ascontiguousarray(rgb), pts, _TIME_BASE))
                 self.written += 1
-            if writer is None:
-                raise OutputError(f"{self.path}: no frames arrived while recording; nothing was written")

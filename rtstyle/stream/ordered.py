@@ -1,11 +1,12 @@
-"""Convert a video file frame by frame through a stylizer, keeping its timing and audio.
+"""The ordered-and-bounded scheduler: every frame of a source, in order, through a stylizer to a sink.
 
-Decoding, stylizing and encoding each keep a CPU core (or the GPU) busy, so they run as three
-stages joined by small bounded queues: a decode thread, the caller's thread (which runs the
-stylizer, so a model never has to be shared across threads) and an encode thread.  The queues
-are bounded to keep memory flat however fast one stage outruns another.  Whatever fails first --
-a corrupt input, the stylizer, a full disk, Ctrl-C -- stops all three stages and is re-raised to
-the caller, and the destination only appears once the file is complete.
+This is how ``convert`` runs (the window's live path is the newest-wins scheduler in
+:mod:`rtstyle.stream.newest`).  Decoding, stylizing and encoding each keep a CPU core (or the
+GPU) busy, so they run as three stages joined by small bounded queues: a decode thread, the
+caller's thread (which runs the stylizer, so a model never has to be shared across threads) and
+an encode thread.  The queues are bounded to keep memory flat however fast one stage outruns
+another.  Whatever fails first -- a corrupt input, the stylizer, a full disk, Ctrl-C -- stops all
+three stages and is re-raised to the caller; a file sink then leaves nothing at the destination.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
-from contextlib import ExitStack, closing
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -24,10 +25,11 @@ from typing import TypeVar
 import av
 import numpy as np
 
-from rtstyle.video.atomic import atomic_output
+from rtstyle.stream.sinks import VideoSink, open_video_sink
+from rtstyle.stream.sources import Source, until_dropped
 from rtstyle.video.frames import Frame
 from rtstyle.video.reader import VideoReader
-from rtstyle.video.writer import EncodeOptions, VideoWriter, check_encodable
+from rtstyle.video.writer import EncodeOptions, check_encodable
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +121,38 @@ class _Flow:
         raise _Stopped
 
 
+def convert_stream(
+    source: Source,
+    sink: VideoSink,
+    process: Callable[[np.ndarray], np.ndarray],
+    *,
+    batch_size: int = 1,
+    duration: float | None = None,
+    live: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> ConvertStats:
+    """Stylize every frame of ``source`` with ``process`` into ``sink``, with its audio.
+
+    ``process`` receives ``uint8 [N, H, W, 3]`` RGB batches of at most ``batch_size`` frames and
+    returns ``uint8 [N, H', W', 3]``; the sink takes the size it returns.  Timestamps (variable
+    frame rate included) are carried over.  ``duration`` ends the input after that many seconds
+    of its own time; a ``live`` source (camera, network stream) that stops delivering ends the
+    input with one line instead of failing.  ``on_progress`` gets the number of frames written so
+    far; it runs, like ``process``, in the calling thread.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    items = source.items()
+    if live:
+        items = until_dropped(items, source.label)
+    if duration is not None:
+        items = _first_seconds(items, duration)
+    stats = _run(items, source.width * source.height * 3, sink, process, batch_size, on_progress)
+    log.info("%s: %d frames and %d audio packets in %.1f s (%.1f fps)", sink.label, stats.frames,
+             stats.audio_packets, stats.seconds, stats.fps)
+    return stats
+
+
 def convert_video(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -127,60 +161,52 @@ def convert_video(
     options: EncodeOptions = EncodeOptions(),
     batch_size: int = 1,
     overwrite: bool = False,
-    on_start: Callable[[VideoReader], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> ConvertStats:
-    """Stylize every frame of ``src`` with ``process`` and write the result to ``dst``.
-
-    ``process`` receives ``uint8 [N, H, W, 3]`` RGB batches of at most ``batch_size`` frames and
-    returns ``uint8 [N, H', W', 3]``; the output video takes the size it returns.  Timestamps
-    (variable frame rate included) and audio are carried over.  ``on_start`` sees the opened
-    reader before the first frame (to size a progress bar); ``on_progress`` gets the number of
-    frames written so far.  Both callbacks, like ``process``, run in the calling thread.
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    src, dst = Path(src), Path(dst)
-    with VideoReader(src) as reader, atomic_output(dst, overwrite=overwrite, inputs=[src]) as tmp:
+    """File to file: :func:`convert_stream` from ``src`` into ``dst``, written only when complete."""
+    with VideoReader(src) as reader:
         check_encodable(dst, options)
-        if on_start is not None:
-            on_start(reader)
-        stats = _run(reader, tmp, dst, process, options, batch_size, on_progress)
-    log.info(
-        "%s: %d frames and %d audio packets in %.1f s (%.1f fps)",
-        dst,
-        stats.frames,
-        stats.audio_packets,
-        stats.seconds,
-        stats.fps,
-    )
-    return stats
+        with open_video_sink(str(dst), time_base=reader.time_base, rate=reader.average_rate,
+                             audio_streams=reader.audio_streams, options=options, overwrite=overwrite,
+                             inputs=[Path(src)]) as sink:
+            return convert_stream(reader, sink, process, batch_size=batch_size, on_progress=on_progress)
+
+
+def _first_seconds(items: Iterator[Frame | av.Packet], duration: float) -> Iterator[Frame | av.Packet]:
+    """``items`` up to the first frame ``duration`` seconds after the first one (audio alongside)."""
+    start: float | None = None
+    with closing(items):  # type: ignore[arg-type]  # a generator: closing releases the source's pass
+        for item in items:
+            if isinstance(item, Frame) and item.time is not None:
+                start = item.time if start is None else start
+                if item.time - start >= duration:
+                    return
+            yield item
 
 
 def _run(
-    reader: VideoReader,
-    tmp: Path,
-    dst: Path,
+    items: Iterator[Frame | av.Packet],
+    frame_bytes: int,
+    sink: VideoSink,
     process: Callable[[np.ndarray], np.ndarray],
-    options: EncodeOptions,
     batch_size: int,
     on_progress: Callable[[int], None] | None,
 ) -> ConvertStats:
     """Run the three stages to completion (or first failure) and report what was written."""
     flow = _Flow()
-    depth = queue_depth(reader.width * reader.height * 3, batch_size)
+    depth = queue_depth(frame_bytes, batch_size)
     decoded: queue.Queue[_Chunk | None] = queue.Queue(depth)
     stylized: queue.Queue[_Chunk | None] = queue.Queue(depth)
     threads = [
         threading.Thread(
             target=flow.run,
-            args=(_decode, reader, batch_size, decoded, flow),
+            args=(_decode, items, batch_size, decoded, flow),
             name="rtstyle-decode",
             daemon=True,
         ),
         threading.Thread(
             target=flow.run,
-            args=(_encode, reader, tmp, dst, options, stylized, flow),
+            args=(_encode, sink, stylized, flow),
             name="rtstyle-encode",
             daemon=True,
         ),
@@ -231,11 +257,11 @@ def queue_depth(frame_bytes: int, batch_size: int) -> int:
 
 
 def _decode(
-    reader: VideoReader, batch_size: int, out: queue.Queue[_Chunk | None], flow: _Flow
+    items: Iterator[Frame | av.Packet], batch_size: int, out: queue.Queue[_Chunk | None], flow: _Flow
 ) -> None:
     """Decode thread: group frames into batches, each carrying the audio demuxed alongside."""
     chunk = _Chunk([])
-    with closing(reader.items()) as items:
+    with closing(items):  # type: ignore[arg-type]  # generators: closing ends the source's pass
         for item in items:
             if isinstance(item, Frame):
                 chunk.frames.append(item)
@@ -266,37 +292,12 @@ def _stylize(process: Callable[[np.ndarray], np.ndarray], frames: list[Frame]) -
     return [Frame(rgb, frame.pts, frame.time_base) for rgb, frame in zip(result, frames)]
 
 
-def _encode(
-    reader: VideoReader,
-    tmp: Path,
-    dst: Path,
-    options: EncodeOptions,
-    source: queue.Queue[_Chunk | None],
-    flow: _Flow,
-) -> None:
-    """Encode thread: open the writer at the size of the first stylized frame, then write all."""
-    with ExitStack() as stack:
-        writer: VideoWriter | None = None
-        while (chunk := flow.get(source)) is not None:
-            if writer is None:
-                # The first chunk always has frames: chunks are cut at full batches, and a file
-                # with no frames at all fails in the reader before anything is queued.
-                height, width = chunk.frames[0].rgb.shape[:2]
-                writer = stack.enter_context(
-                    VideoWriter(
-                        tmp,
-                        width=width,
-                        height=height,
-                        time_base=reader.time_base,
-                        rate=reader.average_rate,
-                        audio_streams=reader.audio_streams,
-                        options=options,
-                        label=dst,
-                    )
-                )
-            for packet in chunk.audio:
-                writer.mux_audio(packet)
-                flow.audio_packets += 1
-            for frame in chunk.frames:
-                writer.write(frame)
-            flow.frames_written += len(chunk.frames)
+def _encode(sink: VideoSink, source: queue.Queue[_Chunk | None], flow: _Flow) -> None:
+    """Encode thread: write every stylized chunk (the sink opens its encoder at the first frame)."""
+    while (chunk := flow.get(source)) is not None:
+        for packet in chunk.audio:
+            sink.mux_audio(packet)
+            flow.audio_packets += 1
+        for frame in chunk.frames:
+            sink.write(frame)
+        flow.frames_written += len(chunk.frames)

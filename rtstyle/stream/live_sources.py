@@ -1,10 +1,11 @@
-"""Where live frames come from: a camera, or a video file played in a loop at its own pace.
+"""Sources for the newest-wins scheduler (the window): a camera, a network stream, or a looping file.
 
-A source is described by a :class:`SourceSpec` (what the user picked, what the settings store,
-what ``--source`` parses) and opened into a :class:`FrameSource` *inside the capture thread*, so a
-slow or failing open never freezes the window.  A looping file stands in for a camera: it is
-paced to its timestamps against the wall clock, so the rest of the window sees frames arrive at
-camera-like rate and can be tested without a camera.
+A source is described by a :class:`rtstyle.stream.spec.SourceSpec` (what the user picked, what
+the settings store, what ``--source`` parses) and opened into a :class:`FrameSource` *inside the
+capture thread*, so a slow or failing open never freezes the window.  A looping file stands in for
+a camera: it is paced to its timestamps against the wall clock, so the rest of the window sees
+frames arrive at camera-like rate and can be tested without a camera.  A network stream arrives
+in real time by itself; when it drops it is opened again a few times before the window is told.
 """
 
 from __future__ import annotations
@@ -13,56 +14,25 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from rtstyle.errors import InputError
+from rtstyle.errors import InputError, first_line
+from rtstyle.stream.spec import SourceSpec
 from rtstyle.video.camera import Camera
 from rtstyle.video.reader import VideoReader
 
 log = logging.getLogger(__name__)
 
-CAMERA_PREFIX = "camera:"
 #: A file source that falls this far behind its clock (slow decode) re-anchors instead of
 #: rushing through frames to catch up, which would only be dropped downstream.
 _MAX_LAG_S = 0.25
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """A camera index or a video file path; ``str()`` gives the ``--source`` spelling back."""
-
-    camera: int | None = None
-    path: Path | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> SourceSpec:
-        """``camera:N`` (or a bare ``N``) is camera N; anything else is a file path."""
-        text = text.strip()
-        if not text:
-            raise InputError("empty --source: use camera:N or a video file path")
-        number = text[len(CAMERA_PREFIX):] if text.lower().startswith(CAMERA_PREFIX) else text
-        if number.isdigit():
-            return cls(camera=int(number))
-        if text.lower().startswith(CAMERA_PREFIX):
-            raise InputError(f"invalid --source {text!r}: expected camera:N with N a number")
-        # Absolute, so the saved setting still finds the file when started from elsewhere.
-        return cls(path=Path(text).expanduser().absolute())
-
-    @property
-    def is_camera(self) -> bool:
-        return self.camera is not None
-
-    @property
-    def label(self) -> str:
-        """What the source picker shows."""
-        return f"Camera {self.camera}" if self.camera is not None else (self.path.name if self.path else "?")
-
-    def __str__(self) -> str:
-        return f"{CAMERA_PREFIX}{self.camera}" if self.camera is not None else str(self.path)
+#: A network stream that drops is opened again this many times, this many seconds apart, before
+#: the window says it is gone: a camera rebooting or a Wi-Fi hiccup should not need a click.
+RECONNECT_TRIES = 3
+RECONNECT_WAIT_S = 1.0
 
 
 class FrameSource(Protocol):
@@ -130,10 +100,46 @@ class LoopingFileSource:
             stop.wait(max(0.0, anchor + last + frame_s - time.perf_counter()))
 
 
+class NetworkStreamSource:
+    """A URL FFmpeg opens (``rtsp://``, ``http(s)://``, ``udp://``, ...), reopened when it drops."""
+
+    def __init__(self, url: str, *, tries: int = RECONNECT_TRIES, wait_s: float = RECONNECT_WAIT_S) -> None:
+        self.url = url
+        self.nominal_fps: float | None = None
+        self.segment = 0  # each reconnection starts a new segment: frames do not follow across it
+        self._tries, self._wait_s = tries, wait_s
+
+    def frames(self, stop: threading.Event) -> Iterator[np.ndarray]:
+        failures = 0
+        while not stop.is_set():
+            delivered = 0
+            try:
+                with VideoReader(self.url) as reader:
+                    self.nominal_fps = float(reader.average_rate) if reader.average_rate else None
+                    for frame in reader.frames():
+                        delivered += 1
+                        failures = 0
+                        yield frame.rgb
+                        if stop.is_set():
+                            return
+                error = f"{self.url}: the stream ended"
+            except InputError as exc:
+                error = first_line(exc)
+            failures += 1 if delivered == 0 else 0
+            if failures >= self._tries:
+                raise InputError(f"{error}; gave up after {self._tries} tries to reconnect")
+            log.info("%s (%d frames); reconnecting", error, delivered)
+            self.segment += 1
+            if stop.wait(self._wait_s):
+                return
+
+
 def open_source(spec: SourceSpec) -> FrameSource:
     """The frame source for ``spec`` (nothing is opened until iteration starts)."""
     if spec.camera is not None:
         return CameraSource(spec.camera)
+    if spec.url is not None:
+        return NetworkStreamSource(spec.url)
     if spec.path is None:
-        raise InputError("no source given: use camera:N or a video file path")
+        raise InputError("the window takes camera:N, a video file or a URL as its source, not standard input")
     return LoopingFileSource(spec.path)

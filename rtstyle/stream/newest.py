@@ -1,6 +1,11 @@
-"""The inference thread: takes the newest captured frame, stylizes it, hands it on.
+"""The newest-wins scheduler: an inference thread takes the newest captured frame, stylizes it, hands it on.
 
-It never waits for the GUI: results go into a depth-1 slot and the GUI is nudged only when the
+Live sources (cameras, streams, a looping file in the window) must never queue, so the capture
+thread (:mod:`rtstyle.stream.capture`) drops each frame into a depth-1 slot and this thread takes
+whatever is newest.  Its sinks are the view -- a depth-1 result slot plus a nudge -- and any
+:class:`rtstyle.stream.sinks.LiveSink` (recorder, virtual camera).
+
+It never waits for the view: results go into a depth-1 slot and the view is nudged only when the
 slot was empty (a nudge already pending will pick up the newer result), so neither frames nor
 notifications pile up when painting is slow.  The stylizer is swapped by reference (a new model,
 a new device) and read once per frame, so a change applies on the next frame without locks; its
@@ -28,8 +33,9 @@ from typing import Protocol
 
 import numpy as np
 
-from rtstyle_gui.capture import Captured
-from rtstyle_gui.slot import LatestSlot
+from rtstyle.stream.capture import Captured
+from rtstyle.stream.sinks import LiveSink
+from rtstyle.stream.slot import LatestSlot
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +64,6 @@ class Result:
     source_id: int
 
 
-class FrameSink(Protocol):
-    """Anything that wants every output frame (a recorder); ``submit`` must not block."""
-
-    def submit(self, rgb: np.ndarray, captured_at: float) -> None: ...
-
-
 class InferenceWorker(threading.Thread):
     """Stylizes frames from ``frames`` into ``results`` until stopped."""
 
@@ -80,7 +80,7 @@ class InferenceWorker(threading.Thread):
         self._notify = notify
         self._on_error = on_error
         self._stylizer: Stylize | None = None
-        self._sinks: tuple[FrameSink, ...] = ()
+        self._sinks: tuple[LiveSink, ...] = ()
         self._edits: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._stop_event = threading.Event()
         # The stylizer that stylized the last frame, and that frame's source and segment.
@@ -94,10 +94,10 @@ class InferenceWorker(threading.Thread):
         """Use ``stylizer`` from the next frame on (None: show the source as it is)."""
         self._stylizer = stylizer
 
-    def add_sink(self, sink: FrameSink) -> None:
+    def add_sink(self, sink: LiveSink) -> None:
         self._sinks = (*self._sinks, sink)
 
-    def remove_sink(self, sink: FrameSink) -> None:
+    def remove_sink(self, sink: LiveSink) -> None:
         self._sinks = tuple(s for s in self._sinks if s is not sink)
 
     def between_frames(self, edit: Callable[[], None]) -> None:

@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from rtstyle.errors import BackendUnavailableError
-from rtstyle_gui.faults import first_line
-from rtstyle_gui.slot import LatestSlot
+from rtstyle.errors import BackendUnavailableError, first_line
+from rtstyle.stream.slot import LatestSlot
 
 log = logging.getLogger(__name__)
 
