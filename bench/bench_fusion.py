@@ -37,7 +37,8 @@ def bench_preset(preset: str, size: str, budget: float) -> str:
     source = torch.rand(1, 3, height, width)
     half = resize(source, (height // 2, width // 2))
     weights = torch.ones(1, 1)
-    previous, error = torch.rand(1, 3, height, width), 0.1 * torch.rand(1, 1, *coarse_size(height, width))
+    previous = torch.rand(1, 3, height, width)
+    error = 0.1 * torch.rand(1, 1, *coarse_size(height, width, fusion.config))
     with torch.inference_mode():
         candidate, candidate_half = generator(source, weights)[:, None], generator(half, weights)[:, None]
         runtime = TemporalFusion(fusion, torch.device("cpu"), torch.float32)

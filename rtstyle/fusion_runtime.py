@@ -1,34 +1,70 @@
 """Running F frame after frame: the previous fused frame, warped along the source's motion.
 
-:class:`TemporalFusion` owns F's state — the previous fused frame at the output resolution and
-the previous source's luminance on a coarse grid — and, per frame, warps them along the backward
-flow from :class:`rtstyle.motion.MotionTracker` (``grid_sample``, bilinear, edges clamped),
+:func:`fusion_step` is one temporal step of F, the same in the runtime and in training
+(``training/fusion_trainer.py`` calls it on its frame pairs): it warps the previous step's
+:class:`FusionState` — the fused frame at the output resolution and its source's luminance on
+the veto's coarse grid — along the backward flow (``grid_sample``, bilinear, edges clamped),
 measures how wrong the warped frame is (:func:`reuse_error`, the input of F's veto), and runs F.
-A frame with no motion (the first, a new size, a scene cut, after :meth:`reset`) runs F without a
-previous frame.  Frames of a batch are fused in order, because each uses the one before.
+:class:`TemporalFusion` holds that state between frames and takes the flow from
+:class:`rtstyle.motion.MotionTracker`.  A frame with no motion (the first, a new size, a scene
+cut, after :meth:`TemporalFusion.reset`) runs F without a previous frame.  Frames of a batch are
+fused in order, because each uses the one before.  The veto's constants are the bank's
+(:class:`rtstyle.models.fusion.FusionConfig`), not this module's.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rtstyle.models.fusion import FLOW_ERROR_LIMIT, FusionNet, FusionOutput, luma
+from rtstyle.color import luma
+from rtstyle.models.fusion import FusionConfig, FusionNet, FusionOutput
 from rtstyle.models.resample import block_mean, resize
 from rtstyle.motion import Motion
 
-#: The veto compares the warped previous frame with the new one on a grid this many times coarser
-#: than the output.  Texture that changes in place — rippling water, leaves, grain — averages out
-#: there, so F keeps steadying it; something that moved or appeared does not average out.
-VETO_POOL = 8
-#: Mean RGB difference (0-1), on that grid, between the warped previous frame and the generator's
-#: new output at which the previous frame is dropped.  The source alone misses this case: the
-#: generator paints a halo of strokes around an object, and when the object moves on, the halo's
-#: pixels show the same background in both source frames — so the halo would linger as a trail.
-STYLE_CHANGE_LIMIT = 0.3
+
+@dataclass(frozen=True)
+class FusionState:
+    """What the next step of F reuses: this step's fused frame and its source's coarse luminance."""
+
+    frame: torch.Tensor  # [N,3,H,W] the fused frame
+    luma: torch.Tensor  # [N,1,h,w] its source's luma on the veto's coarse grid (coarse_size)
+
+
+def fusion_step(
+    net: FusionNet,
+    source: torch.Tensor,
+    candidates: torch.Tensor,
+    state: FusionState | None = None,
+    flow: torch.Tensor | None = None,
+    region_logits: torch.Tensor | None = None,
+    source_work: torch.Tensor | None = None,
+) -> tuple[FusionOutput, FusionState]:
+    """One temporal step of F: returns its output and the state the next step reuses.
+
+    source: ``[N,3,H,W]``; candidates: ``[N,K,3,h,w]``; state: the previous step's, or None to
+    fuse without a previous frame; flow: with a state, ``[N,2,h',w']`` backward flow from this
+    frame to the state's, in pixels of its own grid; region_logits: ``[N,K,H,W]``
+    (:func:`rtstyle.regions.region_logits`); source_work: the generator's input ``[N,3,h,w]``,
+    whose luma the veto compares (the source at full resolution otherwise).  Differentiable
+    through F and the warp; the veto's error is not (:func:`reuse_error`).
+    """
+    config = net.config
+    height, width = source.shape[-2:]
+    source_luma = coarse_luma(source if source_work is None else source_work, coarse_size(height, width, config))
+    previous = flow_error = None
+    if state is not None:
+        if flow is None:
+            raise ValueError("a previous state needs the flow to warp it")
+        previous = warp_with_flow(state.frame, flow)
+        previous_luma = warp_with_flow(state.luma, flow)
+        flow_error = reuse_error(previous, previous_luma, source_luma, candidates, config)
+    result = net(source, candidates, previous, flow_error, region_logits, source_work)
+    return result, FusionState(result.frame, source_luma)
 
 
 class TemporalFusion:
@@ -37,12 +73,11 @@ class TemporalFusion:
     def __init__(self, net: FusionNet, device: torch.device, dtype: torch.dtype) -> None:
         self.net = net.to(device, dtype).eval()
         self.device, self.dtype = device, dtype
-        self._previous: torch.Tensor | None = None  # [1,3,H,W] the previous fused frame
-        self._previous_luma: torch.Tensor | None = None  # [1,1,h,w] its source's luma on the coarse grid
+        self._state: FusionState | None = None  # the previous frame's
 
     def reset(self) -> None:
         """Drop the previous frame: the next frame is fused from its own candidates only."""
-        self._previous = None
+        self._state = None
 
     @torch.inference_mode()
     def __call__(
@@ -55,23 +90,19 @@ class TemporalFusion:
     ) -> FusionOutput:
         """Fuse one frame: source ``[1,3,H,W]``, candidates ``[1,K,3,h,w]``, region logits ``[1,K,H,W]``,
         and optionally the generator's input ``[1,3,h,w]``."""
-        height, width = source.shape[-2:]
-        source_luma = coarse_luma(source if source_work is None else source_work, coarse_size(height, width))
-        previous = flow_error = None
-        if motion is not None and self._previous is not None and self._previous.shape[-2:] == source.shape[-2:]:
+        state, flow = self._state, None
+        if motion is None or state is None or state.frame.shape[-2:] != source.shape[-2:]:
+            state = None  # no motion to follow, nothing to follow it from, or a new frame size
+        else:
             flow = torch.from_numpy(motion.flow).to(self.device, torch.float32).permute(2, 0, 1)[None]  # [1,2,h,w]
-            previous = warp_with_flow(self._previous, flow)
-            assert self._previous_luma is not None
-            previous_luma = warp_with_flow(self._previous_luma, flow)
-            flow_error = reuse_error(previous, previous_luma, source_luma, candidates)
-        result = self.net(source, candidates, previous, flow_error, region_logits, source_work)
-        self._previous, self._previous_luma = result.frame, source_luma
+        result, self._state = fusion_step(self.net, source, candidates, state, flow, region_logits, source_work)
         return result
 
 
-def coarse_size(height: int, width: int) -> tuple[int, int]:
-    """The veto's grid for an output of ``height`` × ``width``: ``VETO_POOL`` times coarser, at least 1×1."""
-    return max(1, math.ceil(height / VETO_POOL)), max(1, math.ceil(width / VETO_POOL))
+def coarse_size(height: int, width: int, config: FusionConfig) -> tuple[int, int]:
+    """The veto's grid for an output of ``height`` × ``width``: ``config.veto_pool`` times coarser, at least 1×1."""
+    pool = config.veto_pool
+    return max(1, math.ceil(height / pool)), max(1, math.ceil(width / pool))
 
 
 def coarse_luma(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -80,24 +111,31 @@ def coarse_luma(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def reuse_error(
-    previous: torch.Tensor, previous_luma: torch.Tensor, source_luma: torch.Tensor, candidates: torch.Tensor
+    previous: torch.Tensor,
+    previous_luma: torch.Tensor,
+    source_luma: torch.Tensor,
+    candidates: torch.Tensor,
+    config: FusionConfig,
 ) -> torch.Tensor:
     """How wrong the warped previous frame is: F's ``flow_error`` input ``[N,1,h,w]``, on the coarse grid.
 
     previous: ``[N,3,H,W]`` the previous fused frame warped to this one; previous_luma and
     source_luma: ``[N,1,h,w]`` the two sources' luminance on the coarse grid (the first warped);
-    candidates: ``[N,K,3,h',w']`` the generator's outputs for this frame.  The larger of two
-    errors on the coarse grid, scaled to F's ``FLOW_ERROR_LIMIT``: the source's luminance change,
-    and the change of the stylized frame against the candidate it is closest to (any region's
-    style may hold at a pixel).  Not differentiated: the veto is fixed, not learned.
+    candidates: ``[N,K,3,h',w']`` the generator's outputs for this frame; config: the bank's F,
+    whose ``veto_pool`` made the grid.  The larger of two errors on the coarse grid, scaled to
+    ``config.flow_error_limit``: the source's luminance change, and the change of the stylized
+    frame against the candidate it is closest to (any region's style may hold at a pixel), which
+    reaches the limit at ``config.style_change_limit``.  Not differentiated: the veto is fixed,
+    not learned.
     """
     with torch.no_grad():
         coarse = tuple(previous_luma.shape[-2:])
         count, num_candidates = candidates.shape[:2]
         new = resize(candidates.flatten(0, 1), coarse).unflatten(0, (count, num_candidates))
-        previous_coarse = block_mean(previous, VETO_POOL)  # the grid coarse_size() gives
+        previous_coarse = block_mean(previous, config.veto_pool)  # the grid coarse_size() gives
         style_change = (new - previous_coarse[:, None]).abs().mean(2).amin(1, keepdim=True)
-        return torch.maximum((previous_luma - source_luma).abs(), style_change * (FLOW_ERROR_LIMIT / STYLE_CHANGE_LIMIT))
+        scale = config.flow_error_limit / config.style_change_limit
+        return torch.maximum((previous_luma - source_luma).abs(), style_change * scale)
 
 
 def pixel_centres(size: int, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -3,8 +3,9 @@
 A layout divides the frame into K regions, each stylized with its own style (or mix).  The
 regions become soft masks — one-hot label maps blurred across the seams by a Gaussian whose
 width is a fraction of the frame — and then either logits for the fusion network F
-(``log(mask)``: inside a region the chosen style holds, at a seam F decides) or, without F,
-blend weights directly.
+(:func:`region_logits`: inside a region the chosen style holds, at a seam F decides) or, without
+F, blend weights directly (:func:`blend_regions`).  Training uses both functions too: its region
+logits and its full-resolution targets are made the way the runtime makes them.
 
 A mask image is read as grey levels split into K equal bands: with two styles, dark pixels take
 the first style and bright pixels the second; with three, black / mid-grey / white; and so on.
@@ -13,7 +14,7 @@ the first style and bright pixels the second; with three, black / mid-grey / whi
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,9 +29,6 @@ from rtstyle.video.images import read_image
 
 #: Seam blur: Gaussian sigma as a fraction of the frame's shorter side.
 FEATHER = 0.02
-#: Floor of the soft masks before the log, so regions far from a seam get logit ≈ −13.8 for
-#: every style but their own: F's own scores (a few units) can never override a region there.
-_MASK_FLOOR = 1e-6
 
 
 def _left_right(height: int, width: int) -> np.ndarray:
@@ -138,30 +136,55 @@ def soft_masks(labels: np.ndarray, count: int, feather: float = FEATHER) -> np.n
     return blurred / np.maximum(blurred.sum(0, keepdims=True), 1e-12)
 
 
+def region_logits(masks: torch.Tensor, floor: float) -> torch.Tensor:
+    """Soft masks ``[N,K,H,W]`` → F's region logits ``log(max(mask, floor))``.
+
+    ``floor`` is the bank's (``FusionConfig.region_floor``): it sets how far below its own style
+    every other style sits inside a region, which F's scores were trained against.
+    """
+    return masks.clamp_min(floor).log()
+
+
+def blend_regions(images: Sequence[torch.Tensor], masks: torch.Tensor | None) -> torch.Tensor:
+    """Each region's image ``[N,3,H,W]`` weighted by its soft mask ``[N,K,H,W]``, summed (the
+    first image as it is without masks): regions without F, and F's training target."""
+    if masks is None:
+        return images[0]
+    blended = masks[:, :1] * images[0]
+    for k in range(1, len(images)):
+        blended = blended + masks[:, k : k + 1] * images[k]
+    return blended
+
+
 class RegionMaskCache:
-    """Soft masks for the current frame size and layout, as torch tensors on one device."""
+    """Soft masks and F's region logits for the current frame size and layout, as torch tensors
+    on one device; each is made only when asked for (F needs only the logits, blending only the
+    masks), from float32 masks, and kept until the layout, the size or the floor changes."""
 
     def __init__(self, device: torch.device, dtype: torch.dtype) -> None:
         self.device, self.dtype = device, dtype
-        self._key: tuple | None = None
+        self._masks_key: tuple | None = None
+        self._logits_key: tuple | None = None
         self._masks = self._logits = torch.empty(0)
 
     def masks(self, regions: Regions, height: int, width: int) -> torch.Tensor:
-        """``[1,K,H,W]`` soft masks for ``regions`` at this size (recomputed when either changes)."""
-        self._refresh(regions, height, width)
+        """``[1,K,H,W]`` soft masks for ``regions`` at this size."""
+        key = (regions.layout, regions.count, height, width)
+        if key != self._masks_key:
+            self._masks = self._soft(regions, height, width).to(self.device, self.dtype)
+            self._masks_key = key
         return self._masks
 
-    def logits(self, regions: Regions, height: int, width: int) -> torch.Tensor:
-        """``[1,K,H,W]`` ``log(mask)``, the region term F adds to its candidates' logits."""
-        self._refresh(regions, height, width)
+    def logits(self, regions: Regions, height: int, width: int, floor: float) -> torch.Tensor:
+        """``[1,K,H,W]`` :func:`region_logits` with the bank's ``floor``, the term F adds to its candidates' logits."""
+        key = (regions.layout, regions.count, height, width, floor)
+        if key != self._logits_key:
+            self._logits = region_logits(self._soft(regions, height, width), floor).to(self.device, self.dtype)
+            self._logits_key = key
         return self._logits
 
-    def _refresh(self, regions: Regions, height: int, width: int) -> None:
-        key = (regions.layout, regions.count, height, width)
-        if key == self._key:
-            return
-        soft = soft_masks(region_labels(regions.layout, height, width, regions.count), regions.count)
-        masks = torch.from_numpy(soft)[None]
-        self._masks = masks.to(self.device, self.dtype)
-        self._logits = masks.clamp_min(_MASK_FLOOR).log().to(self.device, self.dtype)
-        self._key = key
+    @staticmethod
+    def _soft(regions: Regions, height: int, width: int) -> torch.Tensor:
+        """``float32 [1,K,H,W]`` soft masks on the CPU."""
+        labels = region_labels(regions.layout, height, width, regions.count)
+        return torch.from_numpy(soft_masks(labels, regions.count))[None]

@@ -66,7 +66,14 @@ _GENERATOR_LIMITS: dict[str, tuple[int, int]] = {
     "style_dim": (0, 1024),
 }
 _MAX_LEVELS = 8  # entries of ``channels``: the encoder downsamples 2**7 = 128 times at most
-_FUSION_LIMITS: dict[str, tuple[int, int]] = {"hidden": (1, 1024), "scorer_hidden": (1, 1024), "gate_stride": (1, 8)}
+#: F's integer fields; its rules' fractions are not sizes, and FusionConfig checks them.  Beyond a
+#: ``veto_pool`` of 64 px the veto's grid would be too coarse to see a moving object at all.
+_FUSION_LIMITS: dict[str, tuple[int, int]] = {
+    "hidden": (1, 1024),
+    "scorer_hidden": (1, 1024),
+    "gate_stride": (1, 8),
+    "veto_pool": (1, 64),
+}
 
 
 @dataclass(frozen=True)

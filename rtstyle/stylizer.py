@@ -37,7 +37,7 @@ from rtstyle.models.pyramid import Level, scale_pyramid
 from rtstyle.models.resample import resize
 from rtstyle.mixing import normalize_weights
 from rtstyle.motion import Motion, MotionTracker
-from rtstyle.regions import RegionMaskCache, Regions
+from rtstyle.regions import RegionMaskCache, Regions, blend_regions
 from rtstyle.stylefile import StyleBank, StyleInfo
 
 log = logging.getLogger(__name__)
@@ -283,7 +283,8 @@ class Stylizer:
         """F over the batch, frame by frame in order: candidates ``[N,K,3,h,w]`` → ``[N,3,H,W]``."""
         assert self.fusion is not None
         height, width = source.shape[-2:]
-        logits = self._region_masks.logits(regions, height, width) if regions is not None else None
+        floor = self.fusion.net.config.region_floor
+        logits = None if regions is None else self._region_masks.logits(regions, height, width, floor)
         fused = []
         for i in range(source.shape[0]):
             self.last_fusion = self.fusion(source[i : i + 1], candidates[i : i + 1], motions[i], logits, model_input[i : i + 1])
@@ -293,7 +294,5 @@ class Stylizer:
     def _blend(self, candidates: list[torch.Tensor], regions: Regions | None, height: int, width: int) -> torch.Tensor:
         """Without F: upsample the generator output(s) and blend regions by their feathered masks."""
         full = [resize(c, (height, width)) for c in candidates]
-        if regions is None:
-            return full[0]
-        masks = self._region_masks.masks(regions, height, width)  # [1,K,H,W]
-        return sum(masks[:, k : k + 1] * image for k, image in enumerate(full))
+        masks = None if regions is None else self._region_masks.masks(regions, height, width)  # [1,K,H,W]
+        return blend_regions(full, masks)

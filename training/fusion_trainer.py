@@ -2,8 +2,10 @@
 
 Per step, a batch of frame pairs (:mod:`training.fusion_data`) is stylized the way the runtime
 does it: the generator at a random working resolution (``fusion_scales``), one output per region
-style, F on the first frame without a previous frame, then F on the second frame with the first
-fused frame warped along the flow (and the runtime's veto input, :func:`reuse_error`).  F's objective is
+style, then two temporal steps of F through the runtime's own :func:`rtstyle.fusion_runtime.fusion_step`
+— the first frame without a previous frame, the second with the first fused frame warped along the
+flow and vetoed by the bank's rules — with region logits and targets made by the runtime's
+:func:`rtstyle.regions.region_logits` and :func:`rtstyle.regions.blend_regions`.  F's objective is
 
     L_F = w_match·(E(O_1 − G_full(x_1))² + E(O_2 − G_full(x_2))²) + w_source·L_struct(O_2, x_2)
           + w_adv·L_adv(D(O_2)) + w_seam·L_seam              (adversarial: D judges fused frames)
@@ -19,12 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from rtstyle.fusion_runtime import coarse_luma, coarse_size, reuse_error, warp_with_flow
-from rtstyle.models.fusion import FUSION_PRESETS, FusionNet
+from rtstyle.fusion_runtime import fusion_step, warp_with_flow
+from rtstyle.models.fusion import FUSION_PRESETS, FusionNet, FusionOutput
 from rtstyle.models.resample import resize
-from rtstyle.regions import LAYOUTS, soft_masks
+from rtstyle.regions import LAYOUTS, blend_regions, region_logits, soft_masks
 from training import fusion_losses, losses
 from training.augment import diff_augment
 from training.data import ContentSampler
@@ -33,6 +34,26 @@ from training.trainer import Batch, Trainer
 
 #: Seam band: pixels where some region's soft mask is strictly between these.
 _BAND = (0.02, 0.98)
+#: One frame as F sees it: the source ``[N,3,H,W]``, the generator's input ``[N,3,h,w]`` and its
+#: outputs ``[N,K,3,h,w]``, one per region style.
+FrameInputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def fuse_pair(
+    fusion: FusionNet, first: FrameInputs, second: FrameInputs, flow: torch.Tensor, masks: torch.Tensor | None
+) -> tuple[FusionOutput, FusionOutput]:
+    """F over a frame pair exactly as the runtime runs it over two consecutive frames.
+
+    The first frame is fused without a previous frame, the second with the first fused frame
+    warped along ``flow`` (``[N,2,H,W]``, backward: second → first), through the runtime's own
+    :func:`fusion_step`; the soft ``masks`` ``[N,K,H,W]`` (None: one style) become region logits
+    with the bank's floor, as the runtime's :class:`rtstyle.regions.RegionMaskCache` makes them.
+    """
+    logits = None if masks is None else region_logits(masks, fusion.config.region_floor)
+    (source, source_work, candidates), (next_source, next_work, next_candidates) = first, second
+    out1, state = fusion_step(fusion, source, candidates, None, None, logits, source_work)
+    out2, _ = fusion_step(fusion, next_source, next_candidates, state, flow, logits, next_work)
+    return out1, out2
 
 
 class FusionTrainer:
@@ -92,7 +113,6 @@ class FusionTrainer:
         """Run G and F over the pair; return F's weighted terms and the second fused frame."""
         trainer, cfg = self.trainer, self.trainer.config
         generator = trainer.generator
-        logits = masks.clamp_min(1e-6).log() if masks is not None else None
         outputs, references, full_outputs = [], [], []
         for frame in (pairs.first, pairs.second):
             # The target: G at full resolution, regions blended by their masks.  In the joint stage
@@ -105,19 +125,13 @@ class FusionTrainer:
             full_outputs.append(full)
             references.append(full.detach())
             outputs.append((frame, small, candidates))
-        (first, first_small, first_candidates), (second, second_small, second_candidates) = outputs
-        out1 = self.fusion(first, first_candidates, None, None, logits, first_small)
-        previous = warp_with_flow(out1.frame, pairs.flow)
-        coarse = coarse_size(*second.shape[-2:])
-        previous_luma = warp_with_flow(coarse_luma(first_small, coarse), pairs.flow)
-        flow_error = reuse_error(previous, previous_luma, coarse_luma(second_small, coarse), second_candidates)
-        out2 = self.fusion(second, second_candidates, previous, flow_error, logits, second_small)
-        targets = [self._blend(full, masks) for full in full_outputs]
+        out1, out2 = fuse_pair(self.fusion, outputs[0], outputs[1], pairs.flow, masks)
+        targets = [blend_regions(full.unbind(1), masks) for full in full_outputs]
         fake = trainer.discriminator(diff_augment(self._crop_for_d(out2.frame), trainer.policy), styles)
         terms = {
             "match": (cfg.w_f_match * cfg.joint_beta,
                       fusion_losses.match_loss(out1.frame, targets[0]) + fusion_losses.match_loss(out2.frame, targets[1])),
-            "source": (cfg.w_f_source * cfg.joint_beta, losses.structure_loss(out2.frame, second)),
+            "source": (cfg.w_f_source * cfg.joint_beta, losses.structure_loss(out2.frame, pairs.second)),
             "adv": (cfg.w_f_adv * cfg.joint_beta, trainer._per_scale(trainer.adversarial.g_loss, fake.adversarial)),
             "temporal": (cfg.w_f_temporal * cfg.joint_gamma, fusion_losses.fusion_temporal_loss(
                 out2.frame, warp_with_flow(out1.frame, pairs.flow), pairs.valid)),
@@ -126,12 +140,6 @@ class FusionTrainer:
             band = ((masks > _BAND[0]) & (masks < _BAND[1])).any(1, keepdim=True).float()
             terms["seam"] = (cfg.w_f_seam * cfg.joint_beta, fusion_losses.seam_loss(out2.frame, references[1], band))
         return terms, out2.frame
-
-    @staticmethod
-    def _blend(full: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
-        if masks is None:
-            return full[:, 0]
-        return (masks[:, :, None] * full).sum(1)
 
     def _random_masks(self, count: int, size: int) -> torch.Tensor:
         """Soft masks ``[N,K,H,W]`` of a random built-in layout with ``count`` regions."""

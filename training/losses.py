@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from rtstyle.color import luma
 from rtstyle.models.resample import resize
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class AdversarialLoss:
     needs_gradient_penalty: bool = False
 
 
-#: Explicit registry filled by :func:`_register` (DESIGN.md: never pick code by a string's eval).
+#: Explicit registry filled by :func:`_register` (docs/ARCHITECTURE.md: never pick code by a string's eval).
 ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {}
 
 
@@ -306,12 +307,6 @@ def sliced_wasserstein_loss(
     return total
 
 
-def _luminance(image: torch.Tensor) -> torch.Tensor:
-    # Rec. 601 luma of [N,3,H,W] → [N,1,H,W]
-    weights = image.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
-    return (image * weights).sum(dim=1, keepdim=True)
-
-
 def structure_loss(output: torch.Tensor, content: torch.Tensor, window: int = 7, scales: int = 2) -> torch.Tensor:
     """Keep the content's edges: the structure term of SSIM on luminance, at ``scales`` scales.
 
@@ -322,7 +317,7 @@ def structure_loss(output: torch.Tensor, content: torch.Tensor, window: int = 7,
     """
     c = (0.03**2) / 2
     pad = window // 2
-    x, y = _luminance(content.float()), _luminance(output.float())
+    x, y = luma(content.float()), luma(output.float())
     total = x.new_zeros(())
     for scale in range(scales):
         if scale:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from rtstyle.color import LUMA_WEIGHTS
+
 _C1 = (0.01 * 1.0) ** 2
 _C2 = (0.03 * 1.0) ** 2
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
     """uint8 RGB ``[H,W,3]`` → float32 BT.601 luma in [0,1]."""
-    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return (rgb.astype(np.float32) / 255.0) @ weights
+    return (rgb.astype(np.float32) / 255.0) @ np.array(LUMA_WEIGHTS, dtype=np.float32)
 
 
 def ssim_luminance(a: np.ndarray, b: np.ndarray) -> float:

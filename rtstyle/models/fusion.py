@@ -5,7 +5,7 @@ F takes the full-resolution source frame S, K generator outputs C_k at the worki
 flow, and returns
 
     new   = Σ_k a_k · up(C_k) + D(S) − up(D(S↓))     a = softmax over the K candidates' logits
-    frame = (1 − κ) · new + κ · P̃                     κ = 0.9·σ(ℓ_prev − logsumexp(ℓ)) per pixel
+    frame = (1 − κ) · new + κ · P̃                     κ = max_keep·σ(ℓ_prev − logsumexp(ℓ))·trust
 
     D(x)  = g ⊙ luma(x) + h · x                       g: 3 gains per pixel, h: 1 gain per pixel
 
@@ -17,15 +17,17 @@ the fast guided filter (Wu et al. 2018, "Fast End-to-End Trainable Guided Filter
 resolution F only enlarges, multiplies and adds.
 
 The weights ``a`` say which input each pixel came from (shown by ``rtstyle eval``'s fusion
-sheet); user-given region masks add ``log(mask)`` to the candidates' logits so each region keeps
-its style while F decides the seams.  What F keeps of the previous frame keeps its detail too, so
-the restored band is steadied like the rest (a band added fresh to every frame would carry the
-source's own shimmer — rippling water — straight into the output).  The previous frame's share is
-damped by the warped frame's error (``flow_error``, measured by the runtime:
-:func:`rtstyle.fusion_runtime.reuse_error`) and cut off where it reaches ``FLOW_ERROR_LIMIT``,
-so pixels the flow cannot explain (occlusions, fast motion, disocclusions behind a moving
+sheet); user-given region masks add ``log(mask)`` to the candidates' logits
+(:func:`rtstyle.regions.region_logits`) so each region keeps its style while F decides the
+seams.  What F keeps of the previous frame keeps its detail too, so the restored band is
+steadied like the rest (a band added fresh to every frame would carry the source's own
+shimmer — rippling water — straight into the output).  The previous frame's share is damped by
+the warped frame's error (``flow_error``, measured by the runtime:
+:func:`rtstyle.fusion_runtime.reuse_error`) — ``trust = max(0, 1 − flow_error/flow_error_limit)²``
+— so pixels the flow cannot explain (occlusions, fast motion, disocclusions behind a moving
 object) take the new frame and leave no trails, as in Lai et al. 2018 ("Learning Blind Video
-Temporal Consistency").
+Temporal Consistency").  The cap ``max_keep``, the limit ``flow_error_limit`` and the other fixed
+rules F was trained under are :class:`FusionConfig` fields, saved with the weights.
 
 All convolutions run at 1/``gate_stride`` of the output size; only resampling and per-pixel
 arithmetic run at full resolution, which keeps F under 15 % of its generator's cost.
@@ -40,35 +42,75 @@ from typing import Any
 import torch
 from torch import nn
 
+from rtstyle.color import luma
 from rtstyle.models.resample import block_mean, resize
 
-#: Largest share of a pixel F may take from the previous frame (see FusionNet.forward).
-MAX_KEEP = 0.9
-#: Error of the warped previous frame (in luma, 0-1; see ``flow_error`` in FusionNet.forward) at
-#: and above which a pixel takes nothing from the previous frame, whatever the gate says: the flow
-#: is wrong there, and reusing the previous frame would drag a trail behind moving objects.  Below
-#: it the share fades in quadratically.
-FLOW_ERROR_LIMIT = 0.08
-#: ITU-R BT.601 luma weights, for the flow-error input.
-_LUMA = (0.299, 0.587, 0.114)
 #: Channels the gate network predicts: the previous frame's logit, the 3 luminance-detail gains
 #: g and the colour-detail gain h.
 _GATE_OUTPUTS = 1 + 3 + 1
+#: FusionConfig's rules, all fractions of 0-1 quantities: whether 0 and whether 1 are allowed.
+#: A cap of 0 turns the previous frame off (allowed); a cap of 1 would let a pixel freeze for
+#: good; a limit of 0 would divide by zero; a floor must be above 0 for its log and below 1.
+_FRACTIONS: dict[str, tuple[bool, bool]] = {
+    "max_keep": (True, False),
+    "flow_error_limit": (False, True),
+    "style_change_limit": (False, True),
+    "region_floor": (False, False),
+}
 
 
 @dataclass(frozen=True)
 class FusionConfig:
-    """Constructor arguments of :class:`FusionNet`; saved verbatim in style files."""
+    """F's architecture and the fixed rules around its learned maps; saved verbatim in style files.
+
+    The rules (the veto, the cap, the region floor) are not learned, but F was trained under them:
+    its gate learned how much to trust the previous frame *given* that cap and veto, and its
+    scores how far to push *given* that floor.  So they travel with the weights, and a bank keeps
+    behaving as it was trained whatever this code's defaults become.  A bank written before they
+    were fields lacks them and gets these defaults, which are the values it was trained with.
+    """
 
     hidden: int = 12  # width of the gate network
     scorer_hidden: int = 8  # width of the per-candidate scorer
     gate_stride: int = 4  # the convolutions run at 1/gate_stride of the output resolution
+    #: Largest share of a pixel F may take from the previous frame: every frame refreshes at
+    #: least 1 − max_keep of each pixel, so nothing the flow got wrong can persist for long.
+    max_keep: float = 0.9
+    #: Error of the warped previous frame (in luma, 0-1; F's ``flow_error`` input) at and above
+    #: which a pixel takes nothing from the previous frame, whatever the gate says: the flow is
+    #: wrong there, and reusing the previous frame would drag a trail behind moving objects.
+    #: Below it the share fades in quadratically.
+    flow_error_limit: float = 0.08
+    #: The veto compares the warped previous frame with the new one on a grid this many times
+    #: coarser than the output.  Texture that changes in place — rippling water, leaves, grain —
+    #: averages out there, so F keeps steadying it; something that moved or appeared does not.
+    veto_pool: int = 8
+    #: Mean RGB difference (0-1), on that grid, between the warped previous frame and the
+    #: generator's new output at which the previous frame is dropped.  The source alone misses
+    #: this case: the generator paints a halo of strokes around an object, and when the object
+    #: moves on, the halo's pixels show the same background in both source frames — so the halo
+    #: would linger as a trail.
+    style_change_limit: float = 0.3
+    #: Floor of the region masks before their log becomes F's region logits
+    #: (:func:`rtstyle.regions.region_logits`): far from a seam every style but the region's own
+    #: gets log(1e-6) ≈ −13.8, which F's own scores (a few units) can never override.
+    region_floor: float = 1e-6
 
     def __post_init__(self) -> None:
         if self.hidden < 1 or self.scorer_hidden < 1:
             raise ValueError("hidden widths must be positive")
         if self.gate_stride not in (1, 2, 4, 8):
             raise ValueError("gate_stride must be 1, 2, 4 or 8")
+        if type(self.veto_pool) is not int or self.veto_pool < 1:
+            raise ValueError(f"veto_pool must be a positive integer, got {self.veto_pool!r}")
+        for name, (zero_allowed, one_allowed) in _FRACTIONS.items():
+            value = getattr(self, name)
+            if type(value) not in (int, float) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+            if not 0.0 <= value <= 1.0 or (value == 0.0 and not zero_allowed) or (value == 1.0 and not one_allowed):
+                interval = f"{'[' if zero_allowed else '('}0, 1{']' if one_allowed else ')'}"
+                raise ValueError(f"{name} must be in {interval}, got {value}")
+            object.__setattr__(self, name, float(value))  # a JSON 1 reads back as 1.0, as it is written again
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,12 +149,6 @@ class FusionOutput:
         if self.keep is None:
             return torch.cat([self.candidate_weights, torch.zeros_like(self.candidate_weights[:, :1])], 1)
         return torch.cat([self.candidate_weights * (1.0 - self.keep), self.keep], 1)
-
-
-def luma(rgb: torch.Tensor) -> torch.Tensor:
-    """``[N,3,H,W]`` → ``[N,1,H,W]`` BT.601 luminance."""
-    r, g, b = rgb.unbind(1)
-    return (r * _LUMA[0]).add_(g, alpha=_LUMA[1]).add_(b, alpha=_LUMA[2]).unsqueeze(1)  # 3 passes, not 5
 
 
 def _apply_gains(images: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
@@ -202,14 +238,14 @@ class FusionNet(nn.Module):
         scores = scores.reshape(count, num_candidates, *gate_size)
         low_maps = [scores] if num_candidates > 1 else []  # the maps the full-resolution blend needs
         if previous is not None:
-            # keep = the previous frame's share, at most MAX_KEEP: every frame refreshes at least
-            # (1 − MAX_KEEP) of each pixel, so nothing the flow got wrong can persist for long;
-            # and nothing where the flow error reaches FLOW_ERROR_LIMIT (a fixed veto: the learned
+            # keep = the previous frame's share, at most max_keep: every frame refreshes at least
+            # (1 − max_keep) of each pixel, so nothing the flow got wrong can persist for long;
+            # and nothing where the flow error reaches flow_error_limit (a fixed veto: the learned
             # gate cannot override it).  Smooth maps, so computed on the gate's grid.
             logits_low = scores if region_logits is None else scores + resize(region_logits, gate_size)
             reference = torch.logsumexp(logits_low, 1, keepdim=True) if num_candidates > 1 else logits_low
-            trust = (1.0 - error_low / FLOW_ERROR_LIMIT).clamp(min=0.0).square()
-            low_maps.append(MAX_KEEP * torch.sigmoid(gate[:, :1] - reference) * trust)
+            trust = (1.0 - error_low / self.config.flow_error_limit).clamp(min=0.0).square()
+            low_maps.append(self.config.max_keep * torch.sigmoid(gate[:, :1] - reference) * trust)
         gains_low = gate[:, 1:]  # g (3) and h (1)
         if not full_work:
             low_maps.append(gains_low)

@@ -7,10 +7,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from factories import tiny_bank, tiny_fusion_bank
 from rtstyle.errors import InputError
-from rtstyle.regions import LAYOUTS, Regions, region_labels, soft_masks
+from rtstyle.regions import (
+    LAYOUTS, RegionMaskCache, Regions, blend_regions, region_labels, region_logits, soft_masks,
+)
 from rtstyle.stylizer import Stylizer
 
 HEIGHT, WIDTH = 96, 128
@@ -46,6 +49,22 @@ def test_soft_masks_sum_to_one_and_are_one_hot_away_from_seams() -> None:
     assert masks[0, :, :20].min() > 0.999 and masks[1, :, -20:].min() > 0.999
     seam = masks[0, :, WIDTH // 2 - 1 : WIDTH // 2 + 1]
     assert 0.2 < seam.mean() < 0.8  # blended at the seam
+
+
+def test_region_logits_follow_the_banks_floor_and_blending_weights_by_the_masks() -> None:
+    """What F adds to its scores is log(mask) floored at the bank's value, recomputed when the
+    floor changes; without F the regions' images are weighted by the same masks."""
+    regions = Regions("left-right", (np.array([1.0, 0.0]), np.array([0.0, 1.0])))
+    cache = RegionMaskCache(torch.device("cpu"), torch.float32)
+    masks = cache.masks(regions, HEIGHT, WIDTH)
+    for floor in (1e-6, 1e-2):
+        logits = cache.logits(regions, HEIGHT, WIDTH, floor)
+        assert logits.min().item() == pytest.approx(np.log(floor))
+        torch.testing.assert_close(logits, region_logits(masks, floor))
+    images = [torch.full((1, 3, HEIGHT, WIDTH), 0.2), torch.full((1, 3, HEIGHT, WIDTH), 0.8)]
+    expected = (0.2 * masks[:, :1] + 0.8 * masks[:, 1:]).expand(1, 3, -1, -1)
+    torch.testing.assert_close(blend_regions(images, masks), expected)
+    assert blend_regions(images, None) is images[0]
 
 
 def test_bad_layouts_and_counts_are_input_errors() -> None:

@@ -195,6 +195,7 @@ def test_random_edits_of_the_tensor_index(tmp_path: Path, bank_bytes: bytes) -> 
         ("fusion", "hidden", 10**9, "1 to 1024"),
         ("fusion", "scorer_hidden", "8", "1 to 1024"),
         ("fusion", "gate_stride", 4.0, "1 to 8"),
+        ("fusion", "veto_pool", 10**9, "1 to 64"),
     ],
 )
 def test_sizes_beyond_bounds_are_refused_before_any_network_is_built(
@@ -212,6 +213,19 @@ def test_sizes_beyond_bounds_are_refused_before_any_network_is_built(
         load_style_bank(path)
 
 
+@pytest.mark.parametrize(("key", "value"), [("max_keep", "0.9"), ("flow_error_limit", None), ("region_floor", 0),
+                                            ("style_change_limit", 1e308 * 10)])
+def test_fusion_rules_that_are_not_fractions_are_refused(
+    tmp_path: Path, bank_bytes: bytes, key: str, value: Any
+) -> None:
+    """F's rules are not sizes, so the config checks them: strings, nulls, 0 and infinity
+    (JSON's ``Infinity``) are refused with the rule's name."""
+    path = tmp_path / "rules.safetensors"
+    path.write_bytes(_with_document(bank_bytes, lambda document: document["fusion"].update({key: value})))
+    with pytest.raises(ModelFileError, match=f"invalid fusion config: {key} must be"):
+        load_style_bank(path)
+
+
 def test_channel_lists_are_bounded(tmp_path: Path, bank_bytes: bytes) -> None:
     path = tmp_path / "deep.safetensors"
     for channels in ([4] * 9, [], 8, {"a": 4}):
@@ -222,7 +236,7 @@ def test_channel_lists_are_bounded(tmp_path: Path, bank_bytes: bytes) -> None:
 
 def test_limits_cover_every_config_field_and_admit_the_presets() -> None:
     assert set(stylefile._GENERATOR_LIMITS) == {f.name for f in fields(GeneratorConfig)}
-    assert set(stylefile._FUSION_LIMITS) == {f.name for f in fields(FusionConfig)}
+    assert set(stylefile._FUSION_LIMITS) == {f.name for f in fields(FusionConfig) if f.type == "int"}
     for preset in PRESETS.values():
         stylefile._parse_config(Path("preset"), "generator", GeneratorConfig, preset.to_dict(), stylefile._GENERATOR_LIMITS)
     for fusion in FUSION_PRESETS.values():

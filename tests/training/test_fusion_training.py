@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from rtstyle.fusion_runtime import TemporalFusion
+from rtstyle.models.fusion import FusionConfig, FusionNet
+from rtstyle.models.resample import resize
+from rtstyle.motion import Motion
+from rtstyle.regions import RegionMaskCache, Regions, region_labels, soft_masks
 from rtstyle.stylefile import load_style_bank
 from rtstyle.stylizer import Stylizer
 from rtstyle.video.sample import make_sample_clip
@@ -16,7 +22,7 @@ from training import fusion_losses
 from training.checkpoint import CHECKPOINT_NAME
 from training.data import load_content
 from training.fusion_data import load_video_pairs
-from training.fusion_trainer import FusionTrainer
+from training.fusion_trainer import FusionTrainer, fuse_pair
 from training.train import main
 
 FUSION = dict(fusion_size=32, fusion_batch=2, fusion_scales=[0.5], video_pairs=3, fusion_region_prob=0.5)
@@ -36,6 +42,38 @@ def test_fusion_losses_vanish_where_they_should_and_only_there() -> None:
     hard_seam = torch.cat([torch.zeros(2, 3, 24, 12), torch.ones(2, 3, 24, 12)], -1)
     smooth = torch.full((2, 2, 3, 24, 24), 0.5)
     assert fusion_losses.seam_loss(hard_seam, smooth, band) > 0
+
+
+def test_training_fuses_a_pair_exactly_as_the_runtime_fuses_two_frames() -> None:
+    """Train/serve parity: the trainer's pair of F steps (region logits, warp, veto, F) gives the
+    runtime's frames under a bank's own rules — bit for bit without autograd; with it, to float
+    rounding (the runtime's CPU resampling kernels are only taken without autograd)."""
+    torch.manual_seed(0)
+    height, width = 32, 48
+    net = FusionNet(FusionConfig(hidden=4, scorer_hidden=4, gate_stride=4, max_keep=0.7, flow_error_limit=0.3,
+                                 veto_pool=4, style_change_limit=0.5, region_floor=1e-3))
+    sources = [torch.rand(1, 3, height, width) for _ in range(2)]
+    smalls = [resize(source, (height // 2, width // 2)) for source in sources]
+    candidates = [torch.rand(1, 2, 3, height // 2, width // 2) for _ in range(2)]
+    flow = torch.randn(1, 2, height, width)  # pixels, backward
+    regions = Regions("left-right", tuple(np.eye(2, dtype=np.float32)))
+    masks = torch.from_numpy(soft_masks(region_labels(regions.layout, height, width, 2), 2))[None]
+    pair = (sources[0], smalls[0], candidates[0]), (sources[1], smalls[1], candidates[1])
+    with torch.no_grad():
+        trained = fuse_pair(net, *pair, flow, masks)
+    with_grad = fuse_pair(net, *pair, flow, masks)
+
+    runtime = TemporalFusion(net, torch.device("cpu"), torch.float32)
+    logits = RegionMaskCache(torch.device("cpu"), torch.float32).logits(regions, height, width, net.config.region_floor)
+    motion = Motion(flow[0].permute(1, 2, 0).numpy(), 0.0)
+    served = [runtime(sources[0], candidates[0], None, logits, smalls[0]),
+              runtime(sources[1], candidates[1], motion, logits, smalls[1])]
+    for train, serve in zip(trained, served, strict=True):
+        assert torch.equal(train.frame, serve.frame) and torch.equal(train.candidate_weights, serve.candidate_weights)
+    assert trained[0].keep is None and torch.equal(trained[1].keep, served[1].keep)
+    assert 0 < trained[1].keep.max() <= 0.7  # the second frame did reuse the first, under the bank's cap
+    for train, serve in zip(with_grad, served, strict=True):
+        torch.testing.assert_close(train.frame, serve.frame, atol=1e-6, rtol=0)
 
 
 def _fusion_trainer(dataset: dict[str, Path], **overrides: object) -> FusionTrainer:
