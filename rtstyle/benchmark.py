@@ -11,6 +11,7 @@ warning rather than failing the whole table.
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import statistics
 import tempfile
@@ -248,7 +249,9 @@ def _sample_clip(workdir: Path, resolution: str, frames: int) -> Path:
     return clip
 
 
-def machine_description() -> str:
+def machine_description(device: torch.device | None = None) -> str:
+    """One line naming what a measurement or a training run ran on: CPU model and cores, torch
+    threads, Python, torch and the GPU (``device``'s, else the first one when CUDA is present)."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -257,9 +260,10 @@ def machine_description() -> str:
                 break
     except OSError:
         pass
-    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    return (f"{cpu}, {torch.get_num_threads()} torch threads, Python {platform.python_version()}, "
-            f"torch {torch.__version__}{gpu}")
+    on_gpu = device.type == "cuda" if device is not None else torch.cuda.is_available()
+    gpu = f", GPU {torch.cuda.get_device_name(device)}" if on_gpu else ""
+    return (f"{cpu} ({os.cpu_count()} cores), {torch.get_num_threads()} torch threads, Python "
+            f"{platform.python_version()}, torch {torch.__version__}{gpu}")
 
 
 def markdown_table(rows: Sequence[BenchRow], peak_flops: float | None = None) -> str:

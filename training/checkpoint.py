@@ -2,7 +2,7 @@
 
 Saved with ``torch.save`` and read back with ``torch.load(weights_only=True)``: a checkpoint holds
 only tensors, numbers, strings and containers of them, so loading one never runs pickled code
-(DESIGN.md: checkpoints are data).  Written to a temporary file and renamed, so a run killed while
+(docs/ARCHITECTURE.md: nothing is ever unpickled).  Written to a temporary file and renamed, so a run killed while
 saving leaves the previous checkpoint intact.
 """
 

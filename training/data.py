@@ -18,6 +18,8 @@ import numpy as np
 import torch
 
 from rtstyle.errors import InputError
+from rtstyle.video.images import read_image
+from rtstyle.video.reader import VideoReader
 
 logger = logging.getLogger(__name__)
 
@@ -38,60 +40,15 @@ class DataReport:
         self.skipped.append((str(path), reason))
 
 
-def to_rgb8(array: np.ndarray) -> np.ndarray:
-    """Any decoded OpenCV image (gray, BGR, BGRA; 8/16-bit or float) → uint8 RGB ``[H,W,3]``.
-
-    Alpha is composited over white, the background a painting or a cut-out photo is shown on.
-    (OpenCV's JPEG decoder already converts CMYK to BGR.)
-    """
-    if array.dtype == np.uint16:
-        array = (array.astype(np.float32) / 257.0).round().astype(np.uint8)
-    elif array.dtype != np.uint8:
-        array = np.clip(np.nan_to_num(array.astype(np.float32)) * 255.0, 0, 255).round().astype(np.uint8)
-    if array.ndim == 2:
-        array = array[:, :, None]
-    channels = array.shape[2]
-    if channels == 1:
-        return np.repeat(array, 3, axis=2)
-    if channels == 4:
-        alpha = array[:, :, 3:4].astype(np.float32) / 255.0
-        color = array[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
-        array = color.round().astype(np.uint8)
-    elif channels != 3:
-        raise ValueError(f"unsupported channel count {channels}")
-    return np.ascontiguousarray(array[:, :, ::-1])
-
-
-def read_image(path: Path) -> np.ndarray:
-    """Decode an image file to uint8 RGB; raises ``ValueError`` saying why it cannot be used."""
-    raw = np.fromfile(path, dtype=np.uint8)  # np.fromfile + imdecode: non-ASCII paths work too
-    if raw.size == 0:
-        raise ValueError("empty file")
-    array = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
-    if array is None or array.size == 0:
-        raise ValueError("not a decodable image")
-    return to_rgb8(array)
-
-
 def read_video_frames(path: Path, count: int) -> list[np.ndarray]:
-    """Up to ``count`` RGB frames spread evenly over a video (decoded with PyAV)."""
-    import av  # local: image-only training does not need it
-
-    with av.open(str(path)) as container:
-        if not container.streams.video:
-            raise ValueError("no video stream")
-        stream = container.streams.video[0]
-        total = stream.frames or 0
+    """Up to ``count`` upright RGB frames spread evenly over a video (the runtime's reader)."""
+    with VideoReader(path) as reader:
+        total = reader.frame_count or 0
         step = max(1, total // count) if total else 1
-        frames = []
-        for index, frame in enumerate(container.decode(stream)):
-            if index % step == 0:
-                frames.append(frame.to_ndarray(format="rgb24"))
-        if len(frames) > count:  # frame count unknown in the header: thin out evenly afterwards
-            keep = np.linspace(0, len(frames) - 1, count).round().astype(int)
-            frames = [frames[i] for i in keep]
-    if not frames:
-        raise ValueError("no decodable frames")
+        frames = [frame.rgb for index, frame in enumerate(reader.frames()) if index % step == 0]
+    if len(frames) > count:  # the frame count was an estimate: thin out evenly afterwards
+        keep = np.linspace(0, len(frames) - 1, count).round().astype(int)
+        frames = [frames[i] for i in keep]
     return frames
 
 
@@ -159,10 +116,7 @@ def load_style(path: str | Path, short_side: int) -> np.ndarray:
     file = Path(path)
     if not file.is_file():
         raise InputError(f"style image not found: {file}")
-    try:
-        image = read_image(file)
-    except Exception as exc:  # noqa: BLE001
-        raise InputError(f"{file}: cannot read style image ({exc})") from None
+    image = read_image(file)
     height, width = image.shape[:2]
     scale = short_side / min(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import platform
 import re
 import time
 from collections.abc import Callable
@@ -21,11 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from rtstyle.benchmark import machine_description
 from rtstyle.errors import InputError
 from rtstyle.stylefile import StyleBank, StyleInfo, make_thumbnail, save_style_bank
+from rtstyle.video.images import read_image
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from training.config import TrainConfig
-from training.data import DataReport, expand_paths, load_content, load_style, read_image
+from training.data import DataReport, expand_paths, load_content, load_style
 from training.distributed import init_distributed, resolve_device, shutdown
 from training.fusion_data import load_video_pairs
 from training.fusion_trainer import FusionTrainer
@@ -49,20 +50,6 @@ def make_run_dir(root: Path, label: str) -> Path:
 
 def _file_digest(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def machine_description(device: torch.device) -> dict[str, Any]:
-    """What the run ran on, for the model card's "machine" line."""
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "device": str(device),
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
 
 
 def _sample_contents(config: TrainConfig, training_images: list[np.ndarray]) -> list[np.ndarray]:

@@ -39,7 +39,8 @@ from training.any_style import (  # noqa: E402
     AnyStylePairs, AnyStyleTrainer, BuiltinStyles, PoolSizes, StylePool, build_style_pool, student_generator,
 )
 from training.data import load_content  # noqa: E402
-from training.loop import machine_description, make_run_dir  # noqa: E402
+from rtstyle.benchmark import machine_description  # noqa: E402
+from training.loop import make_run_dir  # noqa: E402
 from training.teacher import TEACHER_LICENCE, MagentaTeacher  # noqa: E402
 
 logger = logging.getLogger("training.train_any_style")
