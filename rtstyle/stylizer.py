@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -38,6 +39,7 @@ from rtstyle.models.resample import resize
 from rtstyle.mixing import normalize_weights
 from rtstyle.motion import Motion, MotionTracker
 from rtstyle.regions import RegionMaskCache, Regions, blend_regions
+from rtstyle.scale_control import ScaleController
 from rtstyle.stylefile import StyleBank, StyleInfo
 
 log = logging.getLogger(__name__)
@@ -64,16 +66,23 @@ class StylizerSettings:
     max_pixels: int = DEFAULT_MAX_PIXELS
     fusion: bool = True  # run the bank's fusion network F, when it has one
     regions: Regions | None = None  # a style per region instead of one mix for the whole frame
+    #: Frames per second to hold by moving the working resolution (``--scale auto``); None: ``scale``.
+    target_fps: float | None = None
 
     def __post_init__(self) -> None:
-        check_controls(strength=self.strength, scale=self.scale, max_pixels=self.max_pixels)
+        check_controls(strength=self.strength, scale=self.scale, max_pixels=self.max_pixels,
+                       target_fps=self.target_fps)
         object.__setattr__(self, "style_weights", normalize_weights(self.style_weights))
 
 
 def check_controls(
-    *, strength: float | None = None, scale: float | None = None, max_pixels: int | None = None, prefix: str = ""
+    *, strength: float | None = None, scale: float | None = None, max_pixels: int | None = None,
+    target_fps: float | None = None, prefix: str = "",
 ) -> None:
     """The controls' ranges (``None``: not given); ``prefix`` names them as options (``--``)."""
+    if target_fps is not None and not 0.0 < target_fps <= 1000.0:
+        name = "target-fps" if prefix else "target_fps"
+        raise InputError(f"{prefix}{name} must be a frame rate above 0, got {target_fps}")
     if strength is not None and not 0.0 <= strength <= 1.0:
         raise InputError(f"{prefix}strength must be between 0 and 1, got {strength}")
     if scale is not None and not 0.0 < scale <= 4.0:
@@ -124,6 +133,8 @@ class Stylizer:
         self.motion = MotionTracker()
         self._region_masks = RegionMaskCache(self.device, self.dtype)
         self.last_fusion: FusionOutput | None = None  # F's output for the latest frame (weights for views)
+        self.scale_control: ScaleController | None = None  # set while the settings ask for a target_fps
+        self.working_scale = 1.0  # the scale the latest frame was stylized at
         first_style = np.eye(bank.config.num_styles, dtype=np.float32)[0]
         self._settings = settings or StylizerSettings(first_style)
         self._check_settings(self._settings)
@@ -203,8 +214,28 @@ class Stylizer:
             result = self._stylize(batch, settings)
         return result[0] if single else result
 
-    @torch.inference_mode()
     def _stylize(self, batch: np.ndarray, settings: StylizerSettings) -> np.ndarray:
+        """One batch at the settings' scale, or at the scale controller's (timed for it)."""
+        control = self._scale_control(settings.target_fps)
+        if control is None:
+            self.working_scale = settings.scale
+            return self._stylize_at(batch, settings)
+        self.working_scale = control.scale
+        started = time.perf_counter()
+        result = self._stylize_at(batch, replace(settings, scale=control.scale))
+        control.observe((time.perf_counter() - started) / len(batch), len(batch))
+        return result
+
+    def _scale_control(self, target_fps: float | None) -> ScaleController | None:
+        """The controller for ``target_fps`` (kept while the target stays, so it keeps its measurements)."""
+        if target_fps is None:
+            self.scale_control = None
+        elif self.scale_control is None or self.scale_control.target_fps != target_fps:
+            self.scale_control = ScaleController(target_fps)
+        return self.scale_control
+
+    @torch.inference_mode()
+    def _stylize_at(self, batch: np.ndarray, settings: StylizerSettings) -> np.ndarray:
         host = torch.from_numpy(np.ascontiguousarray(batch))
         if self.uses_fusion(settings):
             motions: list[Motion | None] = [self.motion.track(frame) for frame in batch]
