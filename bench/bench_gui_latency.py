@@ -28,6 +28,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PyQt6.QtCore import QEventLoop, QTimer
 from PyQt6.QtWidgets import QApplication
 
+from rtstyle.backends.registry import AUTO, backend_names
 from rtstyle.benchmark import machine_description, random_bank
 from rtstyle.models import PRESETS
 from rtstyle.models.fusion import FUSION_PRESETS, FusionNet
@@ -89,7 +90,7 @@ def main() -> int:
     parser.add_argument("--size", default="640x360", help="source frame size WxH (default 640x360)")
     parser.add_argument("--fps", type=int, default=30, help="source (camera stand-in) frame rate (default 30)")
     parser.add_argument("--preset", default="fast", choices=list(PRESETS))
-    parser.add_argument("--backend", default="auto", help="auto (as the window), torch, onnx or tensorrt")
+    parser.add_argument("--backend", default=AUTO, choices=backend_names(), help="default: auto, as the window")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default cpu)")
     parser.add_argument("--fusion", action="store_true", help="give the bank a fusion network F (on in the window)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured time (default 20)")

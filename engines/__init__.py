@@ -1,1 +1,1 @@
-"""ONNX export and TensorRT engines (installed as ``rtstyle_engines``)."""
+"""ONNX export, TensorRT engines and the backends that run them (installed as ``rtstyle_engines``)."""

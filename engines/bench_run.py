@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import sys
 
+from rtstyle.backends.registry import BACKENDS
 from rtstyle.benchmark import (
     RESOLUTIONS,
     TINY_PRESET,
@@ -33,23 +33,14 @@ TINY_BUDGET_S = 0.05
 MODES = ("model", "stylize", "convert")
 
 
-def default_backends(device_type: str) -> list[str]:
-    """Every backend worth timing on this device whose library is installed."""
-    names = ["torch"]
-    if device_type in {"cpu", "cuda"} and importlib.util.find_spec("onnxruntime") is not None:
-        names.append("onnx")
-    if device_type == "cuda" and importlib.util.find_spec("tensorrt") is not None:
-        names.append("tensorrt")
-    return names
-
-
 def run_bench(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     presets = [TINY_PRESET] if args.tiny else (args.presets or list(PRESETS))
     sizes = [TINY_SIZE] if args.tiny else (args.sizes or list(RESOLUTIONS))
     budget = TINY_BUDGET_S if args.tiny else args.budget
     modes = args.modes or list(MODES)
-    backends = args.backends or default_backends(device.type)
+    # Every registered backend by default: one that cannot run here is skipped with its reason.
+    backends = args.backends or list(BACKENDS)
     _check(presets, sizes, budget, args.batch)
     command = " ".join(sys.argv[1:]) if sys.argv[1:] and sys.argv[1] == "bench" else "bench"
     print(f"# {dt.date.today()} — {machine_description()}", flush=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from rtstyle.backends.registry import BACKENDS
+
 Handler = Callable[[argparse.Namespace], int]
 
 EXPORT_EXAMPLES = """\
@@ -57,8 +59,8 @@ def add_bench_command(subparsers: argparse._SubParsersAction) -> Handler:
     """Register ``bench``; returns the handler."""
     parser = subparsers.add_parser("bench", help="speed of backends × presets × resolutions, next to Johnson 2016",
                                    epilog=BENCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", nargs="+", default=None, metavar="NAME",
-                        help="backends to time (default: every one that works on the device)")
+    parser.add_argument("--backends", nargs="+", default=None, choices=list(BACKENDS), metavar="NAME",
+                        help=f"backends to time: {', '.join(BACKENDS)} (default: every one that works on the device)")
     parser.add_argument("--presets", nargs="+", default=None, metavar="PRESET", help="default: fast quality")
     parser.add_argument("--sizes", nargs="+", default=None, metavar="SIZE",
                         help="360p, 720p, 1080p or WxH (default: 360p 720p 1080p)")

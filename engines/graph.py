@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rtstyle.models import StyleGenerator
+from rtstyle.models import Generator
 from rtstyle.models.blocks import ConditionalInstanceNorm
 
 
@@ -49,10 +49,10 @@ class ExportGraph(nn.Module):
     """``(image [N,3,H,W] in [0,1], code [N,K]) -> stylized [N,3,H,W]``, export-ready.
 
     ``code`` is the generator's style code: the weights ``[N,S]`` of a one-hot bank, the style
-    vector ``[N,D]`` of a style-vector bank (see :data:`rtstyle.backends.artifacts.VECTOR_INPUT`).
+    vector ``[N,D]`` of a style-vector bank (see :data:`rtstyle_engines.artifacts.VECTOR_INPUT`).
     """
 
-    def __init__(self, generator: StyleGenerator) -> None:
+    def __init__(self, generator: Generator) -> None:
         super().__init__()
         self.generator = _with_export_norms(generator)
         self.stride = generator.config.stride
@@ -64,8 +64,9 @@ class ExportGraph(nn.Module):
         return self.generator.paint(padded, code)[..., :height, :width]
 
 
-def _with_export_norms(generator: StyleGenerator) -> StyleGenerator:
-    """A float32 CPU copy of ``generator`` whose norms are :class:`ExportInstanceNorm`."""
+def _with_export_norms(generator: Generator) -> Generator:
+    """A float32 CPU copy of ``generator`` whose norms are :class:`ExportInstanceNorm` (an
+    architecture without conditional instance norm is copied as it is)."""
     exported = copy.deepcopy(generator).float().cpu().eval()
     targets = [(parent, name, child) for parent in exported.modules() for name, child in parent.named_children()
                if type(child) is ConditionalInstanceNorm]

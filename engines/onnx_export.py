@@ -10,8 +10,9 @@ in torch around every backend, so all backends share one implementation of them.
 
 Export uses torch's dynamo exporter (``torch.export`` + onnxscript), which records the symbolic
 shape arithmetic of the stride padding and the crop; the TorchScript exporter would bake the
-example's sizes into ``Pad`` as constants.  :func:`cached_onnx` is the ``onnx`` builder the
-runtime's ONNX Runtime backend finds through the ``rtstyle.engines`` entry point.
+example's sizes into ``Pad`` as constants.  :func:`cached_onnx` is what the ONNX Runtime backend
+(:mod:`rtstyle_engines.onnxruntime_backend`) and the TensorRT builder start from.  Any registered
+generator exports: the graph needs only the :class:`~rtstyle.models.registry.Generator` interface.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from pathlib import Path
 import torch
 
 from rtstyle import __version__
-from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, bank_fingerprint, cache_dir, style_input
 from rtstyle.backends.registry import require_module
 from rtstyle.console import notice
 from rtstyle.errors import BackendUnavailableError
 from rtstyle.stylefile import StyleBank
+from rtstyle_engines.artifacts import IMAGE_INPUT, OUTPUT, bank_fingerprint, cache_dir, style_input
 from rtstyle_engines.engine_cache import atomic_write
 from rtstyle_engines.graph import ExportGraph
 
@@ -82,7 +83,7 @@ def export_onnx(bank: StyleBank, destination: Path, *, opset: int = DEFAULT_OPSE
 
 
 def cached_onnx(bank: StyleBank, *, rebuild: bool = False) -> Path:
-    """The bank's exported graph from the cache, exporting it on first use (``onnx`` builder).
+    """The bank's exported graph from the cache, exporting it on first use.
 
     ``rebuild`` replaces a cached graph the caller could not load (a truncated or damaged file
     would otherwise fail every later run the same way).

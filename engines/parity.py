@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, style_input
 from rtstyle.backends.registry import require_module
 from rtstyle.stylefile import StyleBank
+from rtstyle_engines.artifacts import IMAGE_INPUT, OUTPUT, style_input
 
 #: Largest acceptable |torch - ONNX Runtime| in float32 (images in [0, 1]).
 TOLERANCE = 1e-3

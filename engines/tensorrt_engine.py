@@ -1,7 +1,7 @@
 """TensorRT engines for a bank, through the engine cache: what ``export tensorrt`` and the runtime use.
 
-:func:`engine_for` is the ``tensorrt`` builder the runtime's TensorRT backend finds through the
-``rtstyle.engines`` entry point: it returns a cached engine whose profile covers the frame shape
+:func:`engine_for` is what the TensorRT backend (:mod:`rtstyle_engines.tensorrt_backend`) asks for
+an engine: it returns a cached engine whose profile covers the frame shape
 (one built ahead by ``rtstyle export tensorrt`` counts) or builds and caches one tuned for that
 shape.  :func:`build_engines` builds one engine per precision with a profile per requested size.
 """
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import torch
 
-from rtstyle.backends.artifacts import cache_dir, style_input
 from rtstyle.backends.registry import require_module
 from rtstyle.console import notice
 from rtstyle.errors import BackendUnavailableError
 from rtstyle.stylefile import StyleBank
+from rtstyle_engines.artifacts import cache_dir, style_input
 from rtstyle_engines.engine_cache import EngineCache, EngineKey, Shape, ShapeProfile, file_sha256
 from rtstyle_engines.onnx_export import cached_onnx
 from rtstyle_engines.trt_build import build_engine

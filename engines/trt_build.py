@@ -15,16 +15,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rtstyle.backends.artifacts import IMAGE_INPUT
 from rtstyle.backends.registry import require_module
-from rtstyle.backends.tensorrt_backend import make_logger
 from rtstyle.errors import BackendUnavailableError
+from rtstyle_engines.artifacts import IMAGE_INPUT
 from rtstyle_engines.engine_cache import ShapeProfile, atomic_write
 
 log = logging.getLogger(__name__)
 
 #: Scratch memory TensorRT may use while choosing kernels; the engine itself needs far less.
 WORKSPACE_BYTES = 4 << 30
+
+
+def make_logger(trt: Any) -> Any:
+    """A TensorRT logger that forwards to :mod:`logging` instead of printing to stderr (builder and
+    runtime, :mod:`rtstyle_engines.tensorrt_backend`, both log through it)."""
+
+    class _Logger(trt.ILogger):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            trt.ILogger.__init__(self)
+
+        def log(self, severity: Any, msg: str) -> None:
+            level = {trt.ILogger.INTERNAL_ERROR: logging.ERROR, trt.ILogger.ERROR: logging.ERROR,
+                     trt.ILogger.WARNING: logging.WARNING, trt.ILogger.INFO: logging.DEBUG}.get(severity, logging.DEBUG)
+            logging.getLogger("tensorrt").log(level, "%s", msg)
+
+    return _Logger()
 
 
 def build_engine(

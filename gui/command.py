@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from rtstyle.backends.registry import AUTO, backend_names
+
 Handler = Callable[[argparse.Namespace], int]
 
 #: Debian packages PyQt6's wheels need beyond a minimal system (found with ldd on its plugins).
@@ -50,7 +52,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> Handler:
     style.add_argument("--keep-colors", action=argparse.BooleanOptionalAction, default=None,
                        help="keep the source colours (luminance-only transfer)")
     style.add_argument("--scale", type=float, metavar="F", help="working resolution as a fraction of the frame size")
-    style.add_argument("--backend", help="auto, torch, onnx or tensorrt (auto: the fastest that works here)")
+    style.add_argument("--backend", help=f"{', '.join(backend_names())} ({AUTO}: the fastest that works here)")
     style.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     style.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default: float16 on CUDA)")
     window = parser.add_argument_group("window")
@@ -94,7 +96,6 @@ def run_gui(args: argparse.Namespace) -> int:
 
 def _check_options(args: argparse.Namespace) -> None:
     """Fail before any window opens on what the command line alone gets wrong."""
-    from rtstyle.backends import backend_names
     from rtstyle.catalog import ANY_STYLE_BANK, resolve_bank
     from rtstyle.commands import check_style_options
     from rtstyle.device import pick_device, pick_dtype

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rtstyle.backends import AUTO, backend_names
+from rtstyle.backends.registry import AUTO, backend_label, backend_names
 from rtstyle.device import pick_device
 from rtstyle.errors import RtStyleError
 
 #: CUDA indices probed; machines with more GPUs can still pass ``--device cuda:N``.
 _MAX_CUDA_DEVICES = 8
-
-
-_BACKEND_LABELS = {AUTO: "Automatic (fastest that works)", "torch": "PyTorch", "onnx": "ONNX Runtime",
-                   "tensorrt": "TensorRT"}
 
 
 @dataclass(frozen=True)
@@ -30,8 +26,9 @@ class Choice:
 
 
 def available_backends() -> list[Choice]:
-    """Every backend the runtime registers, ``auto`` first."""
-    return [Choice(name, _BACKEND_LABELS.get(name, name)) for name in backend_names()]
+    """Every backend the runtime registers, ``auto`` first, labelled as each backend names itself."""
+    return [Choice(name, "Automatic (fastest that works)" if name == AUTO else backend_label(name))
+            for name in backend_names()]
 
 
 def _accepted(name: str) -> bool:

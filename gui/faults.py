@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from rtstyle.backends.registry import TORCH
 from rtstyle.errors import RtStyleError, StyleNotFoundError, first_line
 
 
@@ -58,7 +59,7 @@ def model_fault(on_gpu: bool, backend: str, exc: BaseException) -> Fault:
     """Loading a style bank, or preparing its backend on a device, failed."""
     if is_out_of_memory(exc):
         return _memory_fault(on_gpu, "loading the style bank")
-    remedies = (Remedy.OPEN_BANK,) + ((Remedy.USE_TORCH,) if backend != "torch" else ()) + (
+    remedies = (Remedy.OPEN_BANK,) + ((Remedy.USE_TORCH,) if backend != TORCH else ()) + (
         (Remedy.USE_CPU,) if on_gpu else ())
     return Fault(f"Style bank: {_detail(exc)}", remedies)
 

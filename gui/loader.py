@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rtstyle.backends.registry import TORCH
 from rtstyle.errors import RtStyleError
 from rtstyle.style_encoder import style_encoder
 from rtstyle.stylefile import load_style_bank
@@ -38,7 +39,7 @@ class ModelRequest:
     """What to load: a bank file, with which backend on which device, and the first settings."""
 
     bank: Path
-    backend: str = "torch"  # a name from rtstyle.backends.backend_names()
+    backend: str = TORCH  # a name from rtstyle.backends.registry.backend_names()
     device: str = "auto"
     dtype: str = "auto"
     settings: StylizerSettings | None = None

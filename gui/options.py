@@ -18,7 +18,7 @@ class WindowOptions:
     strength: float | None = None
     keep_colors: bool | None = None
     scale: float | None = None
-    backend: str | None = None  # auto, torch, onnx, tensorrt (as rtstyle.backends names them)
+    backend: str | None = None  # a name from rtstyle.backends.registry.backend_names()
     device: str | None = None
     dtype: str = "auto"
     settings_path: Path | None = None  # INI file instead of the per-user settings

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from rtstyle.backends.registry import TORCH
 from rtstyle.catalog import ANY_STYLE_BANK, list_banks, resolve_bank
 from rtstyle.errors import ModelFileError, RtStyleError, StyleNotFoundError
 from rtstyle.mixing import mix_from_specs
@@ -343,7 +344,7 @@ class StyleController(QObject):
         self.reload()
 
     def use_torch(self) -> None:
-        select_data(self.panel.backend, "torch")
+        select_data(self.panel.backend, TORCH)
         self.reload()
 
     def save_into(self, state: SavedState) -> None:

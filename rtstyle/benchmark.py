@@ -4,7 +4,7 @@ Used by ``bench/bench_speed.py`` and ``rtstyle bench``.  Every configuration is 
 process, next to Johnson et al.'s TransformerNet, so ratios between rows are meaningful even on a
 noisy machine.  Times are medians over repeated calls after a warm-up (first calls pay for
 allocator growth, oneDNN kernel selection, CUDA graph capture and engine builds).  Rows carry the
-backend (torch, onnx, tensorrt) they ran on; a backend that cannot run here is skipped with a
+backend (a name from :data:`rtstyle.backends.registry.BACKENDS`) they ran on; a backend that cannot run here is skipped with a
 warning rather than failing the whole table.
 """
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 from rtstyle import __version__
+from rtstyle.backends.registry import AUTO, backend_names
 from rtstyle.console import configure_console
 from rtstyle.errors import EXIT_INTERNAL_ERROR, EXIT_UNAVAILABLE, RtStyleError
 from rtstyle.interrupts import install_interrupt_handlers, interrupt_exit_code
@@ -63,7 +64,7 @@ def _add_style_options(parser: argparse.ArgumentParser) -> None:
                        help="style (or mix) of the next region, in region order; repeat once per region")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     group.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default: float16 on CUDA)")
-    group.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "tensorrt"],
+    group.add_argument("--backend", default=AUTO, choices=backend_names(),
                        help="inference engine: auto picks the fastest that works here (onnx on CPU, tensorrt "
                             "then torch on CUDA) and says which (default auto)")
 
@@ -142,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="Inception-v3 weights for FID/KID/IS (default: torch hub cache, if present)")
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--dtype", default="auto")
-    evaluate.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "tensorrt"])
+    evaluate.add_argument("--backend", default=AUTO, choices=backend_names())
 
     sample = commands.add_parser("sample", help="write a synthetic test clip with audio")
     sample.add_argument("output", metavar="OUT")

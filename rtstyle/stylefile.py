@@ -7,13 +7,15 @@ previews, and the header's ``__metadata__["rtstyle"]`` is a JSON document with t
 the architecture configs (``generator``, and ``fusion`` when present), the style names and the
 training provenance.  Files without F stay valid: F is optional at every step.
 
-Loading never executes anything from the file (safetensors holds raw arrays only, and the JSON
-picks an architecture from a fixed registry; a pickle is named and refused) and checks every tensor
-against the architecture the JSON declares, so a truncated, hand-edited or hostile file fails with
-a message saying what is wrong instead of producing garbage or a traceback.  Every size the JSON
-declares is bounded before anything is derived from it, and the expected names, shapes and dtypes
-(float32 weights, uint8 thumbnails) are compared with the header, the architecture built on the
-meta device, before a tensor is read: a hostile file costs milliseconds, not memory.
+Loading never executes anything from the file (safetensors holds raw arrays only, the JSON's
+``architecture`` is only looked up in the explicit registry :data:`rtstyle.models.registry.GENERATORS`
+-- absent, it means :data:`~rtstyle.models.registry.DEFAULT_ARCHITECTURE` -- and a pickle is named
+and refused) and checks every tensor against the architecture the JSON declares, so a truncated,
+hand-edited or hostile file fails with a message saying what is wrong instead of producing garbage
+or a traceback.  Every size the JSON declares is bounded (by the architecture's registered
+limits) before anything is derived from it, and the expected names, shapes and dtypes (float32
+weights, uint8 thumbnails) are compared with the header, the architecture built on the meta
+device, before a tensor is read: a hostile file costs milliseconds, not memory.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from safetensors.torch import save_file
 
 from rtstyle.errors import ModelFileError
 from rtstyle.models.fusion import FusionConfig, FusionNet
-from rtstyle.models.generator import GeneratorConfig, StyleGenerator
+from rtstyle.models.registry import DEFAULT_ARCHITECTURE, Generator, GeneratorSpec, architecture
 
 FORMAT_NAME = "rtstyle-style-bank"
 FORMAT_VERSION = 1
@@ -52,22 +54,11 @@ _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _WEIGHT_DTYPE = "F32"
 _THUMBNAIL_DTYPE = "U8"
 _MAX_THUMBNAIL_SIDE = 512
-#: The least and most each architecture field of a file may declare (``channels``: each entry).
-#: Far beyond any trained bank (the presets: at most 128 channels, 5 blocks, kernel 9; style
-#: vectors of 100), yet small enough that the expected tensor shapes are worked out in
-#: milliseconds: a hostile size is refused before anything is built or allocated from it.
-_GENERATOR_LIMITS: dict[str, tuple[int, int]] = {
-    "num_styles": (1, _MAX_STYLES),
-    "channels": (1, 1024),
-    "num_residual_blocks": (0, 64),
-    "outer_kernel": (1, 15),
-    "stem_stride": (1, 2),
-    "pyramid_base": (0, 4096),
-    "style_dim": (0, 1024),
-}
-_MAX_LEVELS = 8  # entries of ``channels``: the encoder downsamples 2**7 = 128 times at most
-#: F's integer fields; its rules' fractions are not sizes, and FusionConfig checks them.  Beyond a
-#: ``veto_pool`` of 64 px the veto's grid would be too coarse to see a moving object at all.
+#: The least and most each field of F's config may declare, as each generator architecture
+#: declares its own (:func:`rtstyle.models.registry.register_generator`): a hostile size is refused
+#: before anything is built or allocated from it.  F's rules' fractions are not sizes, and
+#: FusionConfig checks them; beyond a ``veto_pool`` of 64 px the veto's grid would be too coarse
+#: to see a moving object at all.
 _FUSION_LIMITS: dict[str, tuple[int, int]] = {
     "hidden": (1, 1024),
     "scorer_hidden": (1, 1024),
@@ -89,7 +80,7 @@ class StyleInfo:
 class StyleBank:
     """A loaded (or about to be saved) style bank."""
 
-    config: GeneratorConfig
+    config: GeneratorSpec  # of the architecture named by ``architecture``
     styles: list[StyleInfo]
     state_dict: dict[str, torch.Tensor]
     thumbnails: dict[str, np.ndarray] = field(default_factory=dict)  # style name → uint8 [h,w,3]
@@ -101,6 +92,8 @@ class StyleBank:
     #: The generator was trained over the style predictor's whole space (``training/any_style.py``),
     #: so any picture's style vector paints, not only the stored ones.
     any_style: bool = False
+    #: The generator's registered name (:data:`rtstyle.models.registry.GENERATORS`).
+    architecture: str = DEFAULT_ARCHITECTURE
 
     @property
     def has_fusion(self) -> bool:
@@ -114,9 +107,9 @@ class StyleBank:
     def name(self) -> str:
         return self.path.name.removesuffix(STYLE_FILE_SUFFIX) if self.path else "unsaved"
 
-    def build_generator(self) -> StyleGenerator:
+    def build_generator(self) -> Generator:
         """Instantiate the generator with this bank's weights, in eval mode, on the CPU."""
-        generator = StyleGenerator(self.config)
+        generator = architecture(self.architecture).module(self.config)
         generator.load_state_dict(self.state_dict, strict=True)
         return generator.eval()
 
@@ -155,15 +148,17 @@ class StyleBank:
     @classmethod
     def from_generator(
         cls,
-        generator: StyleGenerator,
+        generator: Generator,
         styles: list[StyleInfo],
         *,
         thumbnails: dict[str, np.ndarray] | None = None,
         preset: str = "",
         training: dict[str, Any] | None = None,
     ) -> StyleBank:
+        name = architecture(type(generator).architecture).name  # a registered class, or saving would fail
         state = _cpu_float32(generator.state_dict())
-        return cls(generator.config, list(styles), state, dict(thumbnails or {}), preset, dict(training or {}))
+        return cls(generator.config, list(styles), state, dict(thumbnails or {}), preset, dict(training or {}),
+                   architecture=name)
 
 
 def _cpu_float32(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -201,7 +196,7 @@ def save_style_bank(bank: StyleBank, path: str | os.PathLike) -> Path:
     document = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "architecture": "StyleGenerator",
+        "architecture": bank.architecture,
         "generator": bank.config.to_dict(),
         "preset": bank.preset,
         "styles": style_entries,
@@ -241,14 +236,18 @@ def load_style_bank(path: str | os.PathLike) -> StyleBank:
     file = Path(path)
     with _open_safetensors(file) as handle:
         document = _parse_metadata(file, handle.metadata())
-        config = _parse_config(file, "generator", GeneratorConfig, document["generator"], _GENERATOR_LIMITS)
+        try:
+            arch = architecture(document.get("architecture", DEFAULT_ARCHITECTURE))
+        except ValueError as exc:
+            raise ModelFileError(f"{file}: {exc}") from None
+        config = _parse_config(file, "generator", arch.config, document["generator"], arch.limits, arch.max_items)
         styles = _parse_styles(file, document["styles"], config.num_styles)
         fusion = document.get("fusion")
         fusion_config = None if fusion is None else _parse_config(file, "fusion", FusionConfig, fusion, _FUSION_LIMITS)
         # Names, shapes and dtypes come from the header: no tensor is read until all of them match.
         layout = _header_layout(handle)
         generator_layout, fusion_layout = _with_prefix(layout, _GENERATOR_PREFIX), _with_prefix(layout, _FUSION_PREFIX)
-        _check_layout(file, "generator", StyleGenerator, config, generator_layout)
+        _check_layout(file, "generator", arch.module, config, generator_layout)
         if fusion_config is not None:
             _check_layout(file, "fusion network", FusionNet, fusion_config, fusion_layout)
         elif fusion_layout:
@@ -272,6 +271,7 @@ def load_style_bank(path: str | os.PathLike) -> StyleBank:
         fusion_config=fusion_config,
         fusion_state=fusion_state,
         any_style=any_style,
+        architecture=arch.name,
     )
 
 
@@ -286,21 +286,26 @@ def _with_prefix(mapping: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {k[len(prefix) :]: v for k, v in mapping.items() if k.startswith(prefix)}
 
 
-def _parse_config(path: Path, label: str, cls: Any, data: Any, limits: dict[str, tuple[int, int]]) -> Any:
-    """``cls.from_dict(data)`` once every field is an integer within ``limits``: the config's own
-    checks are about meaning, and a size must be bounded before anything is built from it."""
+def _parse_config(
+    path: Path, label: str, cls: Any, data: Any, limits: Mapping[str, tuple[int, int]],
+    max_items: Mapping[str, int] | None = None,
+) -> Any:
+    """``cls.from_dict(data)`` once every field is an integer within ``limits`` (the fields of
+    ``max_items``: a list of at most that many): the config's own checks are about meaning, and a
+    size must be bounded before anything is built from it."""
     if not isinstance(data, dict):
         raise ModelFileError(f"{path}: {label!r} must be a config object")
+    lists = max_items or {}
     for key, value in data.items():
         if key not in limits:
             continue  # from_dict names unknown keys
-        if key == "channels":
-            if not isinstance(value, list) or not 1 <= len(value) <= _MAX_LEVELS:
+        if key in lists:
+            if not isinstance(value, list) or not 1 <= len(value) <= lists[key]:
                 raise ModelFileError(
-                    f"{path}: invalid {label} config: channels must be a list of 1 to {_MAX_LEVELS} widths"
+                    f"{path}: invalid {label} config: {key} must be a list of 1 to {lists[key]} integers"
                 )
-            for width in value:
-                _check_field(path, label, key, width, limits[key])
+            for item in value:
+                _check_field(path, label, key, item, limits[key])
         else:
             _check_field(path, label, key, value, limits[key])
     try:
@@ -380,8 +385,6 @@ def _parse_metadata(path: Path, metadata: dict[str, str] | None) -> dict[str, An
             f"{path}: style file format {version} is newer than this rtstyle understands "
             f"({FORMAT_VERSION}); upgrade rtstyle"
         )
-    if document.get("architecture") != "StyleGenerator":
-        raise ModelFileError(f"{path}: unknown architecture {document.get('architecture')!r}")
     if not isinstance(document.get("generator"), dict) or not isinstance(document.get("styles"), list):
         raise ModelFileError(f"{path}: metadata lacks 'generator' config or 'styles' list")
     return document
@@ -439,14 +442,14 @@ def _thumbnail_keys(path: Path, entries: list[dict], layout: dict[str, tuple[str
 def _check_layout(
     path: Path,
     label: str,
-    architecture: Callable[[Any], torch.nn.Module],
+    build: Callable[[Any], torch.nn.Module],
     config: Any,
     layout: dict[str, tuple[str, tuple[int, ...]]],
 ) -> None:
     """Compare the header's tensors with the declared architecture, name by name, shape by shape
     and dtype by dtype; the architecture is built on the meta device, so nothing is allocated."""
     with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in architecture(config).state_dict().items()}
+        expected = {k: tuple(v.shape) for k, v in build(config).state_dict().items()}
     missing = sorted(set(expected) - set(layout))
     unexpected = sorted(set(layout) - set(expected))
     if missing or unexpected:

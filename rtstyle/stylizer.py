@@ -5,7 +5,8 @@ It is the only part of the runtime that knows about tensors, devices and dtypes.
 :class:`StylizerSettings`; swapping the whole object is atomic, so a GUI thread can change them
 while a worker thread stylizes, and the change applies on the next frame.
 
-The generator runs through a backend (:mod:`rtstyle.backends`: torch, ONNX Runtime, TensorRT);
+The generator runs through a backend (:mod:`rtstyle.backends`: torch, ONNX Runtime, TensorRT),
+which knows it only through the :class:`~rtstyle.models.registry.Generator` interface;
 pre- and post-processing stay here in torch, so every backend shares them.  When the style bank
 carries a fusion network F (:mod:`rtstyle.models.fusion`), F runs here in torch after the
 generator — once per frame, in order, because each frame reuses the previous one — fusing the
@@ -27,7 +28,8 @@ from functools import partial
 import numpy as np
 import torch
 
-from rtstyle.backends import Backend, create_backend
+from rtstyle.backends.base import Backend
+from rtstyle.backends.registry import create_backend
 from rtstyle.color import keep_colors
 from rtstyle.device import pick_device, pick_dtype
 from rtstyle.errors import InputError

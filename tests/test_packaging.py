@@ -1,8 +1,9 @@
-"""The installed layout (every package folder listed, gui/ and engines/ namespaced) and the
-README's fresh-machine commands, which CI must run as written."""
+"""The installed layout (every package folder listed, gui/ and engines/ namespaced, imports
+pointing one way) and the README's fresh-machine commands, which CI must run as written."""
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -25,6 +26,31 @@ def test_every_package_folder_is_installed_under_its_namespace() -> None:
             found.add(".".join((name, *relative)))
     assert found == set(setuptools["packages"]), "list new package folders in pyproject.toml"
     assert not (ROOT / "training" / "__init__.py").exists() or "training" not in setuptools["packages"]
+
+
+def _imported_modules(folder: str) -> set[str]:
+    """Every module the Python files under ``folder`` import, wherever in the file."""
+    found = set()
+    for source in (ROOT / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module)
+    return found
+
+
+def test_imports_point_one_way_and_plugins_reach_the_runtime_through_entry_points() -> None:
+    """engines -> rtstyle and gui -> rtstyle, never back: the runtime finds the engines' backends
+    and both packages' subcommands by entry point, not by importing them."""
+    def reaches(folder: str, package: str) -> bool:
+        return any(name == package or name.startswith(f"{package}.") for name in _imported_modules(folder))
+
+    assert not reaches("rtstyle", "rtstyle_engines") and not reaches("rtstyle", "rtstyle_gui")
+    assert not reaches("engines", "rtstyle_gui") and not reaches("gui", "rtstyle_engines")
+    groups = _config()["project"]["entry-points"]
+    assert set(groups) == {"rtstyle.commands", "rtstyle.backends"}
+    assert all(target.startswith("rtstyle_engines.") for target in groups["rtstyle.backends"].values())
 
 
 def test_console_script_and_extras() -> None:

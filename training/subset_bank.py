@@ -57,6 +57,7 @@ def subset_bank(bank: StyleBank, names: list[str]) -> StyleBank:
         # F never sees style indices (only the generator's outputs), so it serves any subset as is.
         fusion_config=bank.fusion_config,
         fusion_state=dict(bank.fusion_state),
+        architecture=bank.architecture,
     )
 
 

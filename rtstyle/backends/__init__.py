@@ -1,11 +1,10 @@
-"""Inference backends for the generator: torch, ONNX Runtime, TensorRT (``--backend``).
+"""Inference backends for the generator (``--backend``): torch here, others from plugins.
 
-Importing this package registers all three; none imports its optional library (onnxruntime,
-tensorrt) until a backend is created, so a missing library is a clear
-:class:`~rtstyle.errors.BackendUnavailableError` naming the extra to install, at creation time.
+The registry (:mod:`rtstyle.backends.registry`) is importable without torch, so the command line
+can list the backends cheaply; the interface every backend implements is
+:class:`rtstyle.backends.base.Backend`.
 """
 
-from rtstyle.backends import onnxruntime_backend, tensorrt_backend, torch_backend  # noqa: F401  (register)
-from rtstyle.backends.registry import AUTO, AUTO_ORDER, BACKENDS, Backend, backend_names, create_backend
+from rtstyle.backends.registry import AUTO, AUTO_ORDER, BACKENDS, TORCH, backend_names, create_backend
 
-__all__ = ["AUTO", "AUTO_ORDER", "BACKENDS", "Backend", "backend_names", "create_backend"]
+__all__ = ["AUTO", "AUTO_ORDER", "BACKENDS", "TORCH", "backend_names", "create_backend"]

@@ -1,101 +1,103 @@
-"""The backend interface, the registry of backends, and ``auto`` selection.
+"""The one registry of backends: what ``--backend``, the window's picker and the benches offer.
 
-A backend runs the generator G(x, w) on tensors that are already on the stylizer's device; the
-stylizer keeps pre- and post-processing (uint8 conversion, working-resolution resize, keep
-colours, strength) in torch around it, so every backend gets exactly the same frames and only
-the network itself changes engine.  Backends register themselves with :func:`register_backend`
-(an explicit dict, never a name looked up in a file), and :func:`create_backend` builds one by
-name, or picks the fastest that works for ``auto``.
+The runtime's own torch backend is built in; every other backend is a plugin that a package adds
+through the ``rtstyle.backends`` entry-point group (``rtstyle_engines`` adds ``onnx`` and
+``tensorrt``, next to the builders of their graphs and engines) -- the mechanism
+``rtstyle.commands`` uses for subcommands -- so the runtime never imports a plugin by name
+(dependencies point one way, see docs/ARCHITECTURE.md).
+Importing this module reads names only (no torch, no plugin code), so the command line lists the
+backends without paying for torch; a backend's class is imported when one is first created, and
+a backend whose library is missing stays listed and fails then with a
+:class:`~rtstyle.errors.BackendUnavailableError` naming the extra to install.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import TypeVar
-
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
 from rtstyle.errors import BackendUnavailableError, InputError, RtStyleError
-from rtstyle.models import StyleGenerator
-from rtstyle.stylefile import StyleBank
+
+if TYPE_CHECKING:
+    import torch
+
+    from rtstyle.backends.base import Backend
+    from rtstyle.stylefile import StyleBank
 
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
+#: The runtime's own backend: always there, so every fallback (``auto``, the window's "Use
+#: PyTorch") can end on it.
+TORCH = "torch"
+#: Entry-point group through which packages add backends: ``name = "module:BackendSubclass"``.
+BACKEND_GROUP = "rtstyle.backends"
+_BUILT_IN = EntryPoint(TORCH, "rtstyle.backends.torch_backend:TorchBackend", BACKEND_GROUP)
 
-#: Backends to try for ``auto``, fastest first, per device type.  CPU: ONNX Runtime ran the
-#: ``fast`` preset at 640×360 faster than eager torch on our 2-core VMs (``rtstyle bench``), and
-#: much faster when decode and encode threads compete for the cores (its threads sleep between
-#: calls; torch's OpenMP threads stall on each other).  CUDA: a TensorRT engine, else torch in
-#: fp16 with channels_last and CUDA graphs; ONNX Runtime's CUDA provider runs the fp32 graph and
-#: is used only when asked for (GPU orders are to be confirmed by ``rtstyle bench`` on a GPU).
+#: Backends to try for ``auto``, fastest first, per device type; names no package registered are
+#: skipped.  CPU: ONNX Runtime ran the ``fast`` preset at 640×360 faster than eager torch on our
+#: 2-core VMs (``rtstyle bench``), and much faster when decode and encode threads compete for the
+#: cores (its threads sleep between calls; torch's OpenMP threads stall on each other).  CUDA: a
+#: TensorRT engine, else torch in fp16 with channels_last and CUDA graphs; ONNX Runtime's CUDA
+#: provider runs the fp32 graph and is used only when asked for (GPU orders are to be confirmed by
+#: ``rtstyle bench`` on a GPU).
 AUTO_ORDER: dict[str, tuple[str, ...]] = {
-    "cpu": ("onnx", "torch"),
-    "cuda": ("tensorrt", "torch"),
-    "mps": ("torch",),
+    "cpu": ("onnx", TORCH),
+    "cuda": ("tensorrt", TORCH),
+    "mps": (TORCH,),
 }
 
 
-class Backend(ABC):
-    """Runs G(x, c): ``images`` ``[N,3,H,W]`` in [0,1] and the style code ``[N,K]`` on the device.
-
-    The code is :meth:`StyleGenerator.style_code` of the mix: the weights ``[N,S]`` themselves for
-    a one-hot bank, the mixed style vector ``[N,D]`` for a style-vector bank (so any picture's
-    vector runs, stored or not).  It runs one level of G (:meth:`StyleGenerator.paint`): the
-    whole generator, unless the bank has a scale pyramid, which the stylizer composes around the
-    backend, one call per octave.
-
-    ``name`` is set by :func:`register_backend`.  ``generator`` is the torch module (on the
-    device for the torch backend, on the CPU otherwise) so callers can ask it for its stride,
-    minimum size and cost; ``memory_format`` is the layout the backend wants its input in (the
-    stylizer prepares frames in it, saving a conversion).
-    """
-
-    name: str = ""
-
-    def __init__(self, bank: StyleBank, device: torch.device, dtype: torch.dtype) -> None:
-        self.bank = bank
-        self.device = device
-        self.dtype = dtype
-        self.generator: StyleGenerator = bank.build_generator()
-        self.memory_format = torch.contiguous_format
-
-    @abstractmethod
-    def __call__(self, images: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        """Stylize ``images`` ``[N,3,H,W]``; returns ``[N,3,H,W]`` in ``images``' dtype and device."""
-
-    def describe(self) -> str:
-        """One line for logs and the CLI: the engine and how it runs."""
-        return self.name
+def discover_backends(plugins: Iterable[EntryPoint]) -> dict[str, EntryPoint]:
+    """The built-in backend, then every plugin whose name is free.  A clash is logged, not fatal:
+    a broken third-party package must not take the runtime down."""
+    found = {TORCH: _BUILT_IN}
+    for plugin in plugins:
+        if plugin.name in found or plugin.name == AUTO:
+            log.warning("ignoring backend plugin %s = %s: the name is taken", plugin.name, plugin.value)
+            continue
+        found[plugin.name] = plugin
+    return found
 
 
-_B = TypeVar("_B", bound=type[Backend])
-
-#: Every backend, by the name ``--backend`` takes.  Filled by :func:`register_backend`.
-BACKENDS: dict[str, type[Backend]] = {}
-
-
-def register_backend(name: str) -> Callable[[_B], _B]:
-    """Class decorator: make a :class:`Backend` subclass available as ``name``."""
-
-    def register(cls: _B) -> _B:
-        if name in BACKENDS:
-            raise ValueError(f"backend {name!r} registered twice")
-        cls.name = name
-        BACKENDS[name] = cls
-        return cls
-
-    return register
+#: Every backend, by the name ``--backend`` takes, with where its class lives.
+BACKENDS: dict[str, EntryPoint] = discover_backends(entry_points(group=BACKEND_GROUP))
 
 
 def backend_names() -> list[str]:
     """What ``--backend`` accepts: ``auto`` and every registered backend."""
     return [AUTO, *BACKENDS]
+
+
+def backend_class(name: str) -> type[Backend]:
+    """The class registered as ``name``, imported on first use."""
+    from rtstyle.backends.base import Backend  # torch is imported only once a backend is wanted
+
+    if name not in BACKENDS:
+        raise InputError(f"unknown backend {name!r}: use {', '.join(backend_names())}")
+    entry = BACKENDS[name]
+    try:
+        cls = entry.load()
+    except Exception as exc:  # noqa: BLE001 - a plugin's import can fail in any way; say which, never crash
+        raise BackendUnavailableError(
+            f"the {name} backend ({entry.value}) cannot be imported ({type(exc).__name__}: {exc}); reinstall rtstyle"
+        ) from exc
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise BackendUnavailableError(f"the {name} backend ({entry.value}) is not a Backend")
+    cls.name = name
+    return cls
+
+
+def backend_label(name: str) -> str:
+    """What a window shows for backend ``name``: its class's label, or the name if it cannot load."""
+    try:
+        return backend_class(name).label or name
+    except RtStyleError:
+        return name
 
 
 def require_module(module: str, extra: str, purpose: str) -> ModuleType:
@@ -113,18 +115,19 @@ def create_backend(name: str, bank: StyleBank, device: torch.device, dtype: torc
     """Build backend ``name`` (or the fastest working one for ``auto``) for ``bank`` on ``device``."""
     if name == AUTO:
         return _create_auto(bank, device, dtype)
-    if name not in BACKENDS:
-        raise InputError(f"unknown backend {name!r}: use {', '.join(backend_names())}")
-    backend = BACKENDS[name](bank, device, dtype)
+    backend = backend_class(name)(bank, device, dtype)
     log.info("backend %s", backend.describe())
     return backend
 
 
 def _create_auto(bank: StyleBank, device: torch.device, dtype: torch.dtype) -> Backend:
     reasons = []
-    for name in AUTO_ORDER.get(device.type, ("torch",)):
+    for name in AUTO_ORDER.get(device.type, (TORCH,)):
+        if name not in BACKENDS:
+            reasons.append(f"{name}: not installed")
+            continue
         try:
-            backend = BACKENDS[name](bank, device, dtype)
+            backend = backend_class(name)(bank, device, dtype)
         except RtStyleError as exc:  # missing library, unsupported dtype, failed export/build
             reasons.append(f"{name}: {exc}")
             log.info("auto: skipping backend %s (%s)", name, exc)
@@ -133,16 +136,3 @@ def _create_auto(bank: StyleBank, device: torch.device, dtype: torch.dtype) -> B
                  f" (skipped {'; '.join(reasons)})" if reasons else "")
         return backend
     raise BackendUnavailableError(f"no backend works on {device}: {'; '.join(reasons)}")
-
-
-def pad_to_minimum(images: torch.Tensor, minimum: int) -> torch.Tensor:
-    """Replicate-pad ``images`` ``[N,3,H,W]`` right and bottom up to ``minimum`` pixels per side.
-
-    Exported graphs and engines declare ``minimum`` as their smallest height and width (the
-    deepest feature map must outgrow its reflection pad).  Padding here the way the generator
-    does (replicate, bottom and right) and cropping afterwards gives the torch result exactly.
-    """
-    height, width = images.shape[-2:]
-    if height >= minimum and width >= minimum:
-        return images
-    return F.pad(images, (0, max(0, minimum - width), 0, max(0, minimum - height)), mode="replicate")

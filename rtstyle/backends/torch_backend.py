@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 
 from rtstyle.backends.cuda_graphs import MAX_GRAPHS, CudaGraphRunner
-from rtstyle.backends.registry import Backend, register_backend
+from rtstyle.backends.base import Backend
 from rtstyle.stylefile import StyleBank
 
 log = logging.getLogger(__name__)
@@ -29,9 +29,13 @@ CUDA_GRAPHS_ENV = "RTSTYLE_CUDA_GRAPHS"
 PYRAMID_OCTAVES = 8
 
 
-@register_backend("torch")
 class TorchBackend(Backend):
-    """Eager PyTorch; on CUDA with channels_last, the stylizer's dtype and CUDA graphs."""
+    """Eager PyTorch; on CUDA with channels_last, the stylizer's dtype and CUDA graphs.
+
+    Built in: the registry names it ``torch`` without a plugin (:data:`rtstyle.backends.registry.TORCH`).
+    """
+
+    label = "PyTorch"
 
     def __init__(
         self,

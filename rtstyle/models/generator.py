@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rtstyle.models.blocks import ConvNormAct, ResidualBlock, UpsampleConvNormAct
-from rtstyle.models.pyramid import scale_pyramid
+from rtstyle.models.registry import DEFAULT_ARCHITECTURE, Generator, register_generator
 
 
 @dataclass(frozen=True)
@@ -106,12 +106,24 @@ def preset_config(name: str, num_styles: int) -> GeneratorConfig:
     return GeneratorConfig(**{**base.to_dict(), "num_styles": num_styles})
 
 
-class StyleGenerator(nn.Module):
+@register_generator(
+    DEFAULT_ARCHITECTURE,
+    config=GeneratorConfig,
+    # Far beyond any trained bank (the presets: at most 128 channels, 5 blocks, kernel 9; style
+    # vectors of 100), yet small enough that the expected tensor shapes of a file are worked out
+    # in milliseconds: a hostile size is refused before anything is built from it.
+    limits={"num_styles": (1, 256), "channels": (1, 1024), "num_residual_blocks": (0, 64), "outer_kernel": (1, 15),
+            "stem_stride": (1, 2), "pyramid_base": (0, 4096), "style_dim": (0, 1024)},
+    max_items={"channels": 8},  # the encoder downsamples 2**7 = 128 times at most
+)
+class StyleGenerator(Generator):
     """G(x, w): stylize images ``x`` ``[N,3,H,W]`` in ``[0,1]`` with style weights ``w`` ``[N,S]``.
 
     Any spatial size works: the input is padded (replicate) up to a multiple of the stride and
     to a minimum size so every reflection pad inside has room, and the output is cropped back.
     """
+
+    config: GeneratorConfig
 
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
@@ -142,17 +154,6 @@ class StyleGenerator(nn.Module):
     def min_size(self) -> int:
         # The deepest feature map must stay wider than the 3×3 reflection pad (1 pixel).
         return max(4 * self.config.stride, self.config.outer_kernel + 1)
-
-    def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
-        # x: [N,3,H,W] in [0,1]; style_weights: [N,S] → [N,3,H,W] in [0,1]
-        if self.config.pyramid_base:
-            return scale_pyramid(self.level, x, style_weights, self.config.pyramid_base)
-        return self.level(x, style_weights)
-
-    def level(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
-        """The network once, at the input's own resolution: the whole generator without a scale
-        pyramid, one octave of it with one (what backends and exported graphs run)."""
-        return self.paint(x, self.style_code(style_weights))
 
     def style_code(self, style_weights: torch.Tensor) -> torch.Tensor:
         """What the norms read for weights ``[N,S]``: the mixed style vector ``[N,D]``, or the weights."""

@@ -1,19 +1,23 @@
-"""Backend selection: the registry, ``auto``, and clear messages when a library is missing."""
+"""Backend selection: the one registry, ``auto``, and clear messages when a library is missing."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import logging
+import subprocess
 import sys
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 import torch
 
 from factories import tiny_bank, write_tiny_bank
-from rtstyle.backends import AUTO_ORDER, BACKENDS, Backend, backend_names, create_backend
-from rtstyle.backends.registry import register_backend
-from rtstyle.cli import main
+from rtstyle.backends import AUTO_ORDER, BACKENDS, backend_names, create_backend
+from rtstyle.backends.base import Backend
+from rtstyle.backends.registry import BACKEND_GROUP, backend_class, backend_label, discover_backends
+from rtstyle.cli import build_parser, main
 from rtstyle.errors import EXIT_UNAVAILABLE, BackendUnavailableError, InputError
 from rtstyle.stylizer import Stylizer
 from rtstyle.video.images import write_image
@@ -23,12 +27,51 @@ HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime", "onn
 
 
 def test_registry_holds_every_backend_and_auto_orders_name_real_ones() -> None:
-    assert set(BACKENDS) == {"torch", "onnx", "tensorrt"}
+    assert set(BACKENDS) == {"torch", "onnx", "tensorrt"}  # torch built in, the others from rtstyle_engines
     assert backend_names()[0] == "auto" and set(backend_names()[1:]) == set(BACKENDS)
     assert all(name in BACKENDS for order in AUTO_ORDER.values() for name in order)
-    assert all(cls.name == name for name, cls in BACKENDS.items())
-    with pytest.raises(ValueError, match="twice"):
-        register_backend("torch")(type("Duplicate", (BACKENDS["torch"],), {}))
+    assert all(backend_class(name).name == name and issubclass(backend_class(name), Backend) for name in BACKENDS)
+    assert [backend_label(name) for name in BACKENDS] == ["PyTorch", "ONNX Runtime", "TensorRT"]
+
+
+def test_plugins_come_from_the_entry_point_group_and_cannot_take_a_name(caplog: pytest.LogCaptureFixture) -> None:
+    plugins = [EntryPoint("torch", "evil:Backend", BACKEND_GROUP), EntryPoint("auto", "evil:Backend", BACKEND_GROUP),
+               EntryPoint("fast", "somewhere:FastBackend", BACKEND_GROUP)]
+    with caplog.at_level(logging.WARNING, logger="rtstyle.backends.registry"):
+        found = discover_backends(plugins)
+    assert list(found) == ["torch", "fast"] and found["torch"].value == "rtstyle.backends.torch_backend:TorchBackend"
+    assert caplog.text.count("the name is taken") == 2
+
+
+def test_runtime_never_imports_a_plugin_and_lists_backends_without_torch() -> None:
+    """The command line's choices come from the registry, which reads entry-point names only."""
+    code = ("import sys; from rtstyle.backends.registry import backend_names; names = backend_names(); "
+            "print(names, sorted(m for m in sys.modules if m.startswith(('torch', 'rtstyle_engines'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"{backend_names()} []"
+
+
+def test_cli_backend_choices_are_the_registry_names() -> None:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for command in ("convert", "image", "eval"):
+        (option,) = [a for a in commands[command]._actions if "--backend" in a.option_strings]
+        assert list(option.choices) == backend_names() and option.default == "auto"
+
+
+def test_a_plugin_that_cannot_be_imported_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(BACKENDS, "broken", EntryPoint("broken", "no_such_module:Backend", BACKEND_GROUP))
+    with pytest.raises(BackendUnavailableError, match=r"the broken backend \(no_such_module:Backend\) cannot be imported"):
+        create_backend("broken", tiny_bank(2), CPU, torch.float32)
+    assert backend_label("broken") == "broken"
+    monkeypatch.setitem(BACKENDS, "notabackend", EntryPoint("notabackend", "rtstyle.errors:InputError", BACKEND_GROUP))
+    with pytest.raises(BackendUnavailableError, match="is not a Backend"):
+        create_backend("notabackend", tiny_bank(2), CPU, torch.float32)
+
+
+def test_auto_skips_names_no_package_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(AUTO_ORDER, "cpu", ("gone", "torch"))
+    assert create_backend("auto", tiny_bank(2), CPU, torch.float32).name == "torch"
 
 
 def test_unknown_backend_is_a_user_error() -> None:

@@ -15,7 +15,7 @@ import pickle
 import random
 import struct
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ from factories import tiny_fusion_bank
 from rtstyle import stylefile
 from rtstyle.errors import ModelFileError
 from rtstyle.models.fusion import FUSION_PRESETS, FusionConfig
-from rtstyle.models.generator import PRESETS, GeneratorConfig
+from rtstyle.models.generator import PRESETS
+from rtstyle.models.registry import DEFAULT_ARCHITECTURE, GENERATORS
 from rtstyle.stylefile import load_style_bank, read_bank_metadata, save_style_bank
 
 #: Longest any one load may take: a bound on hanging, not a speed test (each takes milliseconds).
@@ -204,7 +205,7 @@ def test_sizes_beyond_bounds_are_refused_before_any_network_is_built(
     def never(config: Any) -> None:
         raise AssertionError("a network was built from an unchecked config")
 
-    monkeypatch.setattr(stylefile, "StyleGenerator", never)
+    monkeypatch.setitem(GENERATORS, DEFAULT_ARCHITECTURE, replace(GENERATORS[DEFAULT_ARCHITECTURE], module=never))
     monkeypatch.setattr(stylefile, "FusionNet", never)
     path = tmp_path / "huge.safetensors"
     path.write_bytes(_with_document(bank_bytes, lambda document: document[section].update({key: value})))
@@ -230,15 +231,16 @@ def test_channel_lists_are_bounded(tmp_path: Path, bank_bytes: bytes) -> None:
     path = tmp_path / "deep.safetensors"
     for channels in ([4] * 9, [], 8, {"a": 4}):
         path.write_bytes(_with_document(bank_bytes, lambda document: document["generator"].update(channels=channels)))
-        with pytest.raises(ModelFileError, match="channels must be a list of 1 to 8 widths"):
+        with pytest.raises(ModelFileError, match="channels must be a list of 1 to 8 integers"):
             load_style_bank(path)
 
 
 def test_limits_cover_every_config_field_and_admit_the_presets() -> None:
-    assert set(stylefile._GENERATOR_LIMITS) == {f.name for f in fields(GeneratorConfig)}
+    arch = GENERATORS[DEFAULT_ARCHITECTURE]
+    assert set(arch.limits) == {f.name for f in fields(arch.config)}  # register_generator insists on it
     assert set(stylefile._FUSION_LIMITS) == {f.name for f in fields(FusionConfig) if f.type == "int"}
     for preset in PRESETS.values():
-        stylefile._parse_config(Path("preset"), "generator", GeneratorConfig, preset.to_dict(), stylefile._GENERATOR_LIMITS)
+        stylefile._parse_config(Path("preset"), "generator", arch.config, preset.to_dict(), arch.limits, arch.max_items)
     for fusion in FUSION_PRESETS.values():
         stylefile._parse_config(Path("preset"), "fusion", FusionConfig, fusion.to_dict(), stylefile._FUSION_LIMITS)
 

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from factories import tiny_bank
-from rtstyle.backends.artifacts import bank_fingerprint
 from rtstyle.models import GeneratorConfig, StyleGenerator
 from rtstyle.stylefile import StyleBank, StyleInfo
+from rtstyle_engines.artifacts import bank_fingerprint
 from rtstyle_engines.graph import ExportGraph
 from rtstyle_engines.onnx_export import cached_onnx
 from rtstyle_engines.parity import TOLERANCE, check_parity, parity_shapes
@@ -131,3 +131,4 @@ def test_fingerprint_follows_weights_and_architecture() -> None:
     changed.state_dict[name].view(-1)[0] += 1e-3
     assert bank_fingerprint(changed) != bank_fingerprint(bank)
     assert bank_fingerprint(tiny_bank(3)) != bank_fingerprint(bank)
+    assert bank_fingerprint(replace(bank, architecture="Other")) != bank_fingerprint(bank)  # same weights, other code

@@ -1,7 +1,8 @@
 """The ONNX Runtime backend: the exported graph on the CPU provider, or CUDA/TensorRT providers.
 
-The graph comes from the ``onnx`` builder of ``engines/`` (cached per bank, see
-:mod:`rtstyle.backends.artifacts`), so any bank runs without a manual export.  On CPUs, ONNX
+The graph comes from :func:`rtstyle_engines.onnx_export.cached_onnx` (exported on first use and
+cached per bank), so any bank runs without a manual export.  The runtime finds this backend as
+``onnx`` through the ``rtstyle.backends`` entry point.  On CPUs, ONNX
 Runtime's fused convolution kernels and graph optimisations run the small presets several times
 faster than eager torch.  Session options are set for a machine that also decodes and encodes
 video: intra-op threads = the cores this process may use, no inter-op pool (the graph is a chain),
@@ -20,17 +21,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, cache_dir, engine_builder, style_input
-from rtstyle.backends.registry import Backend, pad_to_minimum, register_backend, require_module
+from rtstyle.backends.base import Backend, pad_to_minimum
+from rtstyle.backends.registry import require_module
 from rtstyle.errors import BackendUnavailableError
 from rtstyle.stylefile import StyleBank
+from rtstyle_engines.artifacts import IMAGE_INPUT, OUTPUT, cache_dir, style_input
+from rtstyle_engines.onnx_export import cached_onnx
 
 log = logging.getLogger(__name__)
 
 
-@register_backend("onnx")
 class OnnxRuntimeBackend(Backend):
     """Runs the exported graph (float32) with ONNX Runtime."""
+
+    label = "ONNX Runtime"
 
     def __init__(
         self,
@@ -55,14 +59,14 @@ class OnnxRuntimeBackend(Backend):
 
     def _open_session(self, ort: Any, model_path: Path | None) -> tuple[Path, Any]:
         """A session on ``model_path``, or on the cached graph, which is rebuilt once if it is damaged."""
-        path = model_path or engine_builder("onnx")(self.bank)
+        path = model_path or cached_onnx(self.bank)
         try:
             return path, self._session(ort, path)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own Fail/InvalidProtobuf/... types
             if model_path is not None:
                 raise BackendUnavailableError(f"ONNX Runtime cannot load {model_path}: {exc}") from exc
             log.warning("the cached ONNX graph %s cannot be loaded (%s); rebuilding it", path, str(exc).splitlines()[0])
-            path = engine_builder("onnx")(self.bank, rebuild=True)
+            path = cached_onnx(self.bank, rebuild=True)
             return path, self._session(ort, path)
 
     def _session(self, ort: Any, path: Path) -> Any:

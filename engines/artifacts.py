@@ -1,11 +1,10 @@
-"""Compiled artefacts (ONNX graphs, TensorRT engines): where they are cached and who builds them.
+"""Compiled artefacts (ONNX graphs, TensorRT engines): their tensor names and where they are cached.
 
-The runtime never imports ``engines/`` (dependencies point one way, see DESIGN.md).  Instead the
-engines package advertises its builders in the ``rtstyle.engines`` entry-point group, the same
-mechanism ``rtstyle`` uses for plugin commands, and the ONNX Runtime and TensorRT backends ask
-for an artefact by kind.  Builders cache what they make under :func:`cache_dir`, keyed by a hash
-of the bank's contents, so ``--backend onnx`` works on any bank without a manual export step and
-the second run starts at once.
+The builders (:mod:`rtstyle_engines.onnx_export`, :mod:`rtstyle_engines.tensorrt_engine`) and the
+backends that run what they build (:mod:`rtstyle_engines.onnxruntime_backend`,
+:mod:`rtstyle_engines.tensorrt_backend`) share these names.  Builders cache what they make under
+:func:`cache_dir`, keyed by a hash of the bank's contents, so ``--backend onnx`` works on any bank
+without a manual export step and the second run starts at once.
 """
 
 from __future__ import annotations
@@ -13,23 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
 
 import platformdirs
 
-from rtstyle.errors import BackendUnavailableError
-from rtstyle.models.generator import GeneratorConfig
+from rtstyle.models.registry import GeneratorSpec
 from rtstyle.stylefile import StyleBank
 
-#: Entry-point group through which ``engines/`` offers its builders (``onnx``, ``tensorrt``).
-ENGINE_GROUP = "rtstyle.engines"
 #: Names of the exported graph's image input (``[N,3,H,W]`` in [0,1]) and output (``[N,3,H,W]``),
 #: shared by every builder and backend.
 IMAGE_INPUT, OUTPUT = "image", "stylized"
-#: The graph's style input, the generator's style code (:meth:`StyleGenerator.style_code`): the
+#: The graph's style input, the generator's style code (:meth:`Generator.style_code`): the
 #: mix weights ``[N,S]`` of a one-hot bank, or the style vector ``[N,D]`` of a style-vector bank,
 #: whose stored styles then stay outside the graph, so a picture added as a style needs no export.
 WEIGHTS_INPUT, VECTOR_INPUT = "style_weights", "style_vector"
@@ -37,7 +30,7 @@ WEIGHTS_INPUT, VECTOR_INPUT = "style_weights", "style_vector"
 CACHE_DIR_ENV = "RTSTYLE_CACHE_DIR"
 
 
-def style_input(config: GeneratorConfig) -> str:
+def style_input(config: GeneratorSpec) -> str:
     """Name of the graph's style input for a generator of ``config`` (see :data:`VECTOR_INPUT`)."""
     return VECTOR_INPUT if config.style_dim else WEIGHTS_INPUT
 
@@ -52,7 +45,7 @@ def cache_dir(kind: str) -> Path:
 
 
 def bank_fingerprint(bank: StyleBank) -> str:
-    """SHA-256 of what the exported graph computes: its architecture config and every weight in it.
+    """SHA-256 of what the exported graph computes: its architecture, config and every weight in it.
 
     Hashing contents rather than the file means a bank built in memory (benchmarks, tests) has a
     key too, and renaming or re-saving a file with the same weights reuses its artefacts.  A
@@ -61,7 +54,7 @@ def bank_fingerprint(bank: StyleBank) -> str:
     config = bank.config.to_dict()
     if bank.config.style_dim:
         config.pop("num_styles")
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps([bank.architecture, config], sort_keys=True).encode())
     for name in sorted(bank.state_dict):
         if bank.config.style_dim and name == "style_vectors":
             continue
@@ -70,13 +63,3 @@ def bank_fingerprint(bank: StyleBank) -> str:
         digest.update(tensor.numpy().tobytes())
     return digest.hexdigest()
 
-
-def engine_builder(kind: str) -> Callable[..., Any]:
-    """The builder registered for ``kind`` in :data:`ENGINE_GROUP`, loaded on first use."""
-    for entry_point in entry_points(group=ENGINE_GROUP):
-        if entry_point.name == kind:
-            return entry_point.load()
-    raise BackendUnavailableError(
-        f"no {kind} builder is installed (entry point {ENGINE_GROUP}:{kind} from rtstyle_engines); "
-        "reinstall rtstyle: pip install 'rtstyle[onnx]'"
-    )

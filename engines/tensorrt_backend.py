@@ -5,8 +5,9 @@ Written against the TensorRT 10 API (named I/O tensors, ``set_tensor_address``,
 handed to the execution context, and the engine is enqueued on torch's current stream, so frames
 already on the GPU never visit the host and nothing synchronises inside the loop; pycuda is not
 needed.  An engine covers a range of shapes (its optimization profile); the first frame of a new
-size asks the ``tensorrt`` builder of ``engines/`` (through the ``rtstyle.engines`` entry point)
-for an engine covering it, which comes from the engine cache when one was built before.
+size asks :func:`rtstyle_engines.tensorrt_engine.engine_for` for an engine covering it, which
+comes from the engine cache when one was built before.  The runtime finds this backend as
+``tensorrt`` through the ``rtstyle.backends`` entry point.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from typing import Any
 
 import torch
 
-from rtstyle.backends.artifacts import IMAGE_INPUT, OUTPUT, engine_builder, style_input
-from rtstyle.backends.registry import Backend, pad_to_minimum, register_backend, require_module
+from rtstyle.backends.base import Backend, pad_to_minimum
+from rtstyle.backends.registry import require_module
 from rtstyle.errors import BackendUnavailableError, InputError
 from rtstyle.stylefile import StyleBank
+from rtstyle_engines.artifacts import IMAGE_INPUT, OUTPUT, style_input
+from rtstyle_engines.tensorrt_engine import engine_for
+from rtstyle_engines.trt_build import make_logger
 
 log = logging.getLogger(__name__)
 
@@ -28,24 +32,10 @@ log = logging.getLogger(__name__)
 PRECISIONS: dict[torch.dtype, str] = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
 
 
-def make_logger(trt: Any) -> Any:
-    """A TensorRT logger that forwards to :mod:`logging` instead of printing to stderr."""
-
-    class _Logger(trt.ILogger):  # type: ignore[misc, name-defined]
-        def __init__(self) -> None:
-            trt.ILogger.__init__(self)
-
-        def log(self, severity: Any, msg: str) -> None:
-            level = {trt.ILogger.INTERNAL_ERROR: logging.ERROR, trt.ILogger.ERROR: logging.ERROR,
-                     trt.ILogger.WARNING: logging.WARNING, trt.ILogger.INFO: logging.DEBUG}.get(severity, logging.DEBUG)
-            logging.getLogger("tensorrt").log(level, "%s", msg)
-
-    return _Logger()
-
-
-@register_backend("tensorrt")
 class TensorRTBackend(Backend):
     """Executes a serialized TensorRT engine; builds (or fetches from cache) one per frame size."""
+
+    label = "TensorRT"
 
     def __init__(
         self, bank: StyleBank, device: torch.device, dtype: torch.dtype, *, engine_path: Path | None = None
@@ -112,8 +102,8 @@ class TensorRTBackend(Backend):
     def _load_built(self, shape: tuple[int, ...]) -> None:
         """Load the builder's engine for ``shape``; one that fails to load is rebuilt once."""
         def build(rebuild: bool) -> Path:
-            return engine_builder("tensorrt")(self.bank, batch=shape[0], height=shape[2], width=shape[3],
-                                              precision=self.precision, device_index=self.device_index, rebuild=rebuild)
+            return engine_for(self.bank, batch=shape[0], height=shape[2], width=shape[3],
+                              precision=self.precision, device_index=self.device_index, rebuild=rebuild)
 
         path = build(False)
         try:
