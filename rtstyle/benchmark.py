@@ -16,7 +16,7 @@ import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,23 +141,18 @@ def bench_models(
         width, height = resolution_size(resolution)
         x = torch.rand(batch, 3, height, width, device=torch_device, dtype=torch_dtype)
         frames = (np.random.default_rng(0).random((batch, height, width, 3)) * 255).astype(np.uint8)
-        for preset in presets:
-            bank = random_bank(preset)
-            for backend in backends:
-                stylizer = _stylizer(bank, torch_device, dtype, backend)
-                if stylizer is None:
-                    continue
-                cost = stylizer.generator.flops_per_pixel()
-                x_in = x.contiguous(memory_format=stylizer.memory_format)
-                styles = bank.config.num_styles
-                code = stylizer.generator.style_code(
-                    torch.full((batch, styles), 1.0 / styles, device=torch_device, dtype=torch_dtype))
-                if "model" in modes:
-                    seconds = _median_synced(lambda: stylizer.generate(x_in, code), torch_device, budget_s)
-                    rows.append(BenchRow(preset, resolution, "model", seconds / batch, cost, backend))
-                if "stylize" in modes:
-                    seconds = median_seconds(lambda: stylizer(frames), budget_s=budget_s)
-                    rows.append(BenchRow(preset, resolution, "stylize", seconds / batch, cost, backend))
+        for preset, backend, bank, stylizer in _configurations(presets, backends, torch_device, dtype):
+            cost = stylizer.generator.flops_per_pixel()
+            x_in = x.contiguous(memory_format=stylizer.memory_format)
+            styles = bank.config.num_styles
+            code = stylizer.generator.style_code(
+                torch.full((batch, styles), 1.0 / styles, device=torch_device, dtype=torch_dtype))
+            if "model" in modes:
+                seconds = _median_synced(lambda: stylizer.generate(x_in, code), torch_device, budget_s)
+                rows.append(BenchRow(preset, resolution, "model", seconds / batch, cost, backend))
+            if "stylize" in modes:
+                seconds = median_seconds(lambda: stylizer(frames), budget_s=budget_s)
+                rows.append(BenchRow(preset, resolution, "stylize", seconds / batch, cost, backend))
         if with_anchor:
             rows.append(_bench_anchor(x, resolution, budget_s, batch))
     return rows
@@ -187,12 +182,20 @@ def _median_synced(call: Callable[[], object], device: torch.device, budget_s: f
         return median_seconds(run, budget_s=budget_s)
 
 
-def _stylizer(bank: StyleBank, device: torch.device, dtype: str, backend: str) -> Stylizer | None:
-    try:
-        return Stylizer(bank, device=device, dtype=dtype, backend=backend)
-    except BackendUnavailableError as exc:
-        log.warning("skipping backend %s for %s: %s", backend, bank.preset, exc)
-        return None
+def _configurations(
+    presets: Sequence[str], backends: Sequence[str], device: torch.device, dtype: str
+) -> Iterator[tuple[str, str, StyleBank, Stylizer]]:
+    """Every (preset, backend) a bench row is measured for, with its random bank and stylizer;
+    a backend that cannot run here is skipped with a warning."""
+    for preset in presets:
+        bank = random_bank(preset)
+        for backend in backends:
+            try:
+                stylizer = Stylizer(bank, device=device, dtype=dtype, backend=backend)
+            except BackendUnavailableError as exc:
+                log.warning("skipping backend %s for %s: %s", backend, preset, exc)
+                continue
+            yield preset, backend, bank, stylizer
 
 
 def bench_convert(
@@ -211,18 +214,13 @@ def bench_convert(
     torch_device = pick_device(device)
     with tempfile.TemporaryDirectory(prefix="rtstyle-bench-") as workdir:
         for resolution in resolutions:
-            for preset in presets:
-                bank = random_bank(preset)
-                for backend in backends:
-                    stylizer = _stylizer(bank, torch_device, dtype, backend)
-                    if stylizer is None:
-                        continue
-                    per_frame = expected.get((preset, resolution, backend), 0.05)
-                    clip = _sample_clip(Path(workdir), resolution, int(min(240, max(8, budget_s / per_frame))))
-                    output = Path(workdir, f"out-{preset}-{resolution}-{backend}.mp4")
-                    stats = convert_video(clip, output, stylizer, options=options, batch_size=batch, overwrite=True)
-                    rows.append(BenchRow(preset, resolution, "convert", stats.seconds / stats.frames,
-                                         stylizer.generator.flops_per_pixel(), backend))
+            for preset, backend, _, stylizer in _configurations(presets, backends, torch_device, dtype):
+                per_frame = expected.get((preset, resolution, backend), 0.05)
+                clip = _sample_clip(Path(workdir), resolution, int(min(240, max(8, budget_s / per_frame))))
+                output = Path(workdir, f"out-{preset}-{resolution}-{backend}.mp4")
+                stats = convert_video(clip, output, stylizer, options=options, batch_size=batch, overwrite=True)
+                rows.append(BenchRow(preset, resolution, "convert", stats.seconds / stats.frames,
+                                     stylizer.generator.flops_per_pixel(), backend))
             if with_baseline:
                 rows.append(_bench_baseline(Path(workdir), resolution, torch_device, options, batch))
     return rows

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from rtstyle.benchmark import TINY_CONFIG as BENCH_TINY_CONFIG
 from rtstyle.models import GeneratorConfig, StyleGenerator
 from rtstyle.models.blocks import ConditionalInstanceNorm
 from rtstyle.models.fusion import FusionConfig, FusionNet
 from rtstyle.stylefile import StyleBank, StyleInfo, save_style_bank
 
-TINY_CONFIG = GeneratorConfig(num_styles=2, channels=(4, 8), num_residual_blocks=1, outer_kernel=3)
+#: The smallest generator, as ``rtstyle bench --tiny`` builds it, with two styles.
+TINY_CONFIG = replace(BENCH_TINY_CONFIG, num_styles=2)
 TINY_STYLES = ["ink", "ember"]
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from factories import tiny_bank
-from rtstyle.models import GeneratorConfig, StyleGenerator
+from factories import TINY_CONFIG, tiny_bank
+from rtstyle.models import StyleGenerator
 from rtstyle.stylefile import StyleBank, StyleInfo
 from rtstyle_engines.artifacts import bank_fingerprint
 from rtstyle_engines.graph import ExportGraph
@@ -26,7 +26,7 @@ pytest.importorskip("onnxscript")
 def _strided_stem_bank() -> StyleBank:
     """The ``fast`` preset's topology in miniature: stride-2 stem, bilinear upsample, skip concat."""
     torch.manual_seed(3)
-    config = GeneratorConfig(num_styles=3, channels=(4, 8), num_residual_blocks=1, outer_kernel=3, stem_stride=2)
+    config = replace(TINY_CONFIG, num_styles=3, stem_stride=2)
     generator = StyleGenerator(config)
     with torch.no_grad():
         for name, parameter in generator.named_parameters():

@@ -8,10 +8,11 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from rtstyle.models import PRESETS, GeneratorConfig, StyleGenerator, preset_config
+from factories import TINY_CONFIG
 from rtstyle.models.blocks import ConditionalInstanceNorm
 
 PRESETS_FAST_BUDGET = 10e3  # FLOP per output pixel (issue: roughly <= 10 k for 30 fps at 360p on 2 cores)
-TINY = GeneratorConfig(num_styles=2, channels=(4, 8), num_residual_blocks=1, outer_kernel=3)
+TINY = TINY_CONFIG
 
 
 def randomized(config: GeneratorConfig, seed: int = 0) -> StyleGenerator:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
+from factories import TINY_CONFIG
 from rtstyle.models import GeneratorConfig, StyleGenerator
 from rtstyle.models.pyramid import octave_sizes, scale_pyramid
 from rtstyle.models.resample import resize
@@ -58,8 +61,7 @@ def test_a_flat_painting_stays_flat_at_every_size() -> None:
 
 def test_generator_with_a_pyramid_composes_its_own_level() -> None:
     torch.manual_seed(0)
-    config = GeneratorConfig(num_styles=2, channels=(4, 8), num_residual_blocks=1, outer_kernel=3, stem_stride=2,
-                             pyramid_base=16)
+    config = replace(TINY_CONFIG, stem_stride=2, pyramid_base=16)
     generator = StyleGenerator(config).eval()
     image, weights = torch.rand(1, 3, 70, 90), torch.tensor([[0.3, 0.7]])
     with torch.no_grad():

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from factories import TINY_CONFIG
 from rtstyle.errors import InputError
-from rtstyle.models import GeneratorConfig, StyleGenerator
+from rtstyle.models import StyleGenerator
 from rtstyle.models.blocks import ConditionalInstanceNorm
 from rtstyle.stylefile import StyleBank, StyleInfo, load_style_bank, save_style_bank
 from training.subset_bank import main, subset_bank
@@ -17,7 +19,7 @@ from training.subset_bank import main, subset_bank
 
 def _bank(tmp_path: Path, style_dim: int = 0) -> Path:
     torch.manual_seed(0)
-    config = GeneratorConfig(num_styles=3, channels=(4, 8), num_residual_blocks=1, outer_kernel=3, style_dim=style_dim)
+    config = replace(TINY_CONFIG, num_styles=3, style_dim=style_dim)
     generator = StyleGenerator(config)
     with torch.no_grad():
         for module in generator.modules():
