@@ -21,6 +21,7 @@ from rtstyle.backends.registry import AUTO, backend_names
 from rtstyle.console import configure_console
 from rtstyle.errors import EXIT_INTERNAL_ERROR, EXIT_UNAVAILABLE, RtStyleError
 from rtstyle.interrupts import install_interrupt_handlers, interrupt_exit_code
+from rtstyle.scale_control import AUTO_SCALE
 
 EXAMPLES = """\
 examples:
@@ -38,6 +39,16 @@ examples:
 """
 
 
+def scale_option(text: str) -> float | str:
+    """``--scale``: a number, or ``auto`` (the working resolution follows the frame rate)."""
+    if text.strip().lower() == AUTO_SCALE:
+        return AUTO_SCALE
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or {AUTO_SCALE}, got {text!r}") from None
+
+
 def _add_style_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("style")
     group.add_argument("--model", metavar="BANK", help="style bank: a bank name (see 'rtstyle styles'), a .safetensors path, or fast/quality "
@@ -50,8 +61,9 @@ def _add_style_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--strength", type=float, default=1.0, metavar="S",
                        help="0 = original, 1 = fully stylized (default 1)")
     group.add_argument("--keep-colors", action="store_true", help="keep the source colours (luminance-only transfer)")
-    group.add_argument("--scale", type=float, default=1.0, metavar="F",
-                       help="working resolution as a fraction of the input size (default 1; 0.5 is ~4x faster)")
+    group.add_argument("--scale", type=scale_option, default=1.0, metavar="F|auto",
+                       help="working resolution as a fraction of the input size (default 1; 0.5 is ~4x faster); "
+                            "auto (convert) moves it to hold --target-fps")
     group.add_argument("--max-pixels", type=int, default=None, metavar="N",
                        help="cap on the working resolution in pixels (default 1920x1088); larger frames are "
                             "stylized at the cap and upsampled")
@@ -102,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--format", metavar="NAME",
                         help="container, as ffmpeg's -f (matroska, mpegts, nut, mp4, ...; default: from OUT's "
                              "suffix); needed for OUT -")
+    convert.add_argument("--target-fps", type=float, metavar="FPS",
+                         help="with --scale auto: the frame rate to hold (default: the input's)")
     convert.add_argument("--duration", type=float, metavar="SECONDS",
                          help="stop after this much of the input (needed for a camera)")
     convert.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")

@@ -22,6 +22,7 @@ from rtstyle.errors import InputError
 from rtstyle.fusion_eval import FusionReport, detail_scores, flicker_scores, fusion_sheet
 from rtstyle.mixing import mix_from_specs
 from rtstyle.regions import Regions, check_layout, region_count
+from rtstyle.scale_control import AUTO_SCALE
 from rtstyle.picture_styles import (check_name, list_picture_styles, name_from_path, picture_dir, read_picture_style,
                                     remove_picture_style, save_picture_style)
 from rtstyle.stream.ordered import convert_stream
@@ -43,8 +44,12 @@ from rtstyle.video.writer import EncodeOptions, check_encodable
 
 def check_style_options(args: argparse.Namespace) -> None:
     """The style options that need no model, checked before one loads (absent ones are skipped)."""
-    check_controls(strength=getattr(args, "strength", None), scale=getattr(args, "scale", None),
-                   max_pixels=getattr(args, "max_pixels", None), prefix="--")
+    scale = getattr(args, "scale", None)
+    target_fps = getattr(args, "target_fps", None)
+    if target_fps is not None and scale != AUTO_SCALE:
+        raise InputError("--target-fps goes with --scale auto")
+    check_controls(strength=getattr(args, "strength", None), scale=None if scale == AUTO_SCALE else scale,
+                   max_pixels=getattr(args, "max_pixels", None), target_fps=target_fps, prefix="--")
     batch = getattr(args, "batch", None)
     if batch is not None and batch < 1:
         raise InputError(f"--batch must be at least 1, got {batch}")
@@ -52,8 +57,11 @@ def check_style_options(args: argparse.Namespace) -> None:
         check_layout(args.regions)
 
 
-def build_stylizer(args: argparse.Namespace) -> Stylizer:
-    """Load the bank named by ``--model`` (or the one pictures need) and apply the style options."""
+def build_stylizer(args: argparse.Namespace, source_fps: float | None = None) -> Stylizer:
+    """Load the bank named by ``--model`` (or the one pictures need) and apply the style options.
+
+    ``--scale auto`` holds ``--target-fps``, else ``source_fps`` (the input's own rate), else 30.
+    """
     device = pick_device(args.device)
     choice = choose_styles(args.model, args.style, args.style_image, args.region_style)
     for line in choice.notes:
@@ -63,7 +71,8 @@ def build_stylizer(args: argparse.Namespace) -> Stylizer:
         mix_from_specs(choice.style_specs, bank.style_names),
         strength=args.strength,
         keep_colors=args.keep_colors,
-        scale=args.scale,
+        scale=1.0 if args.scale == AUTO_SCALE else args.scale,
+        target_fps=(getattr(args, "target_fps", None) or source_fps or 30.0) if args.scale == AUTO_SCALE else None,
         max_pixels=DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels,
         fusion=not args.no_fusion,
         regions=regions_from_args(args.regions, choice.region_specs, bank.style_names),
@@ -107,7 +116,7 @@ def run_convert(args: argparse.Namespace) -> int:
     options = EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset)
     check_encodable(None if to_stdout else Path(args.output), options, args.format)
     with open_source(spec) as source:  # a readable video with a first frame, or InputError now
-        stylizer = build_stylizer(args)
+        stylizer = build_stylizer(args, float(source.average_rate) if source.average_rate else None)
         batch = args.batch or (8 if stylizer.device.type == "cuda" else 1)
         label = "stdout" if to_stdout else Path(args.output).name
         with open_video_sink(args.output, time_base=source.time_base, rate=source.average_rate,
@@ -121,6 +130,9 @@ def run_convert(args: argparse.Namespace) -> int:
         print(f"wrote {'standard output' if to_stdout else args.output}: {stats.frames} frames in "
               f"{stats.seconds:.1f} s ({stats.fps:.1f} fps), style {_describe_mix(stylizer)} on {stylizer.device}",
               file=sys.stderr)
+        if stylizer.scale_control is not None:
+            print(f"working resolutions (to hold {stylizer.scale_control.target_fps:g} fps): "
+                  f"{stylizer.scale_control.summary(source.height, source.width)}", file=sys.stderr)
     return 0
 
 
@@ -150,6 +162,8 @@ def _expected_frames(source: Source, duration: float | None) -> int | None:
 def run_image(args: argparse.Namespace) -> int:
     """``rtstyle image``: transparency kept where the output type holds it; what is lost is said."""
     source, destination = Path(args.input), Path(args.output)
+    if args.scale == AUTO_SCALE:
+        raise InputError("--scale auto follows a frame rate; for a still image give a number")
     check_style_options(args)
     _require_input(source)
     check_image_destination(destination, overwrite=args.overwrite, inputs=[source])

@@ -4,9 +4,10 @@ A generator's time grows with the pixels it paints, so the one knob that buys fr
 changing the style is the working resolution (F restores the detail a lower one loses).  The
 controller measures the stylizer's own time per frame and steps along :data:`SCALE_LADDER`:
 
-- **down** one rung when the smoothed frame time has been over the frame budget for
-  ``patience`` frames in a row (one slow frame -- a page fault, a garbage collection -- is not
-  a trend);
+- **down** when frame times, each and smoothed, have been over the frame budget for
+  ``patience`` frames in a row (one slow frame -- a page fault, a garbage collection -- is not a
+  trend): to
+  the largest rung expected to fit, by the pixel ratio, so a slow start is fixed in one step;
 - **up** one rung when the time *measured at that rung* (or, never measured, the current time
   scaled by the pixel ratio) fits within ``headroom`` of the budget, so it does not step up into
   a rung it would at once step down from;
@@ -23,6 +24,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+#: How ``--scale`` (and the window's Resolution menu) spells automatic working resolution.
+AUTO_SCALE = "auto"
 #: Working resolution as a fraction of the frame, best first.
 SCALE_LADDER = (1.0, 0.75, 0.5, 0.375, 0.25)
 
@@ -52,6 +55,7 @@ class ScaleController:
             raise ValueError(f"target fps must be positive, got {self.target_fps}")
         if not self.ladder or list(self.ladder) != sorted(self.ladder, reverse=True):
             raise ValueError("the ladder must list scales from largest to smallest")
+        self._since_change = self.hold  # the first step need not wait for a change that never was
 
     @property
     def scale(self) -> float:
@@ -71,7 +75,8 @@ class ScaleController:
         previous = self._average.get(self.rung)
         self._average[self.rung] = seconds_per_frame if previous is None else (
             (1 - self.smoothing) * previous + self.smoothing * seconds_per_frame)
-        self._over = self._over + frames if self._average[self.rung] > self.budget_s else 0
+        over = seconds_per_frame > self.budget_s and self._average[self.rung] > self.budget_s
+        self._over = self._over + frames if over else 0
         if self._since_change >= self.hold:
             if self._over >= self.patience and self.rung + 1 < len(self.ladder):
                 self._step_down()
@@ -89,19 +94,25 @@ class ScaleController:
         self._average.pop(rung, None)
         return True
 
+    def _expected(self, rung: int) -> float:
+        """Seconds per frame at ``rung``: as measured there, else the current time scaled by pixels."""
+        measured = self._average.get(rung)
+        if measured is None:
+            measured = self._average[self.rung] * (self.ladder[rung] / self.ladder[self.rung]) ** 2
+        return measured
+
     def _fits(self, rung: int) -> bool:
         """Whether ``rung`` is expected to take at most ``headroom`` of the budget."""
-        measured = self._average.get(rung)
-        if measured is None:  # never ran there: the time scales with the pixels
-            measured = self._average[self.rung] * (self.ladder[rung] / self.ladder[self.rung]) ** 2
-        return measured <= self.headroom * self.budget_s
+        return self._expected(rung) <= self.headroom * self.budget_s
 
     def _step_down(self) -> None:
-        """Leave the current rung for being too slow; it may be retried only after a back-off."""
+        """Leave the current rung for being too slow, for the largest lower one expected to fit;
+        the rung left may be retried only after a back-off."""
         backoff = min(self.max_backoff, 2 * self._backoff.get(self.rung, self.hold))
         self._backoff[self.rung] = backoff
         self._blocked_until[self.rung] = self._frames + backoff
-        self._move(self.rung + 1)
+        lower = range(self.rung + 1, len(self.ladder))
+        self._move(next((r for r in lower if self._expected(r) <= self.budget_s), lower[-1]))
 
     def _move(self, rung: int) -> None:
         self.rung = rung
