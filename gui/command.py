@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rtstyle.backends.registry import AUTO, backend_names
+from rtstyle_gui.options import AUTO_SCALE, Scale
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -51,7 +52,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> Handler:
     style.add_argument("--strength", type=float, metavar="S", help="0 = original, 1 = fully stylized")
     style.add_argument("--keep-colors", action=argparse.BooleanOptionalAction, default=None,
                        help="keep the source colours (luminance-only transfer)")
-    style.add_argument("--scale", type=float, metavar="F", help="working resolution as a fraction of the frame size")
+    style.add_argument("--scale", metavar="auto|F",
+                       help="working resolution: auto (the default) moves it to keep up with the source's frame "
+                            "rate; F fixes it at this fraction of the frame size")
     style.add_argument("--backend", help=f"{', '.join(backend_names())} ({AUTO}: the fastest that works here)")
     style.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     style.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default: float16 on CUDA)")
@@ -89,8 +92,8 @@ def run_gui(args: argparse.Namespace) -> int:
 
     return run_window(WindowOptions(
         source=args.source, model=args.model, styles=tuple(args.style), strength=args.strength,
-        keep_colors=args.keep_colors, scale=args.scale, backend=args.backend, device=args.device, dtype=args.dtype,
-        settings_path=args.settings, fullscreen=args.fullscreen, screenshot=args.screenshot,
+        keep_colors=args.keep_colors, scale=parse_scale(args.scale), backend=args.backend, device=args.device,
+        dtype=args.dtype, settings_path=args.settings, fullscreen=args.fullscreen, screenshot=args.screenshot,
     ))
 
 
@@ -106,7 +109,8 @@ def _check_options(args: argparse.Namespace) -> None:
     from rtstyle.stream.spec import SourceSpec
     from rtstyle.video.atomic import check_destination
 
-    check_style_options(args)
+    parse_scale(args.scale)
+    check_style_options(argparse.Namespace(**{**vars(args), "scale": None}))  # checked above: it may be auto
     if args.source is not None:
         spec = SourceSpec.parse(args.source)
         if spec.path is not None and not spec.path.is_file():
@@ -124,3 +128,24 @@ def _check_options(args: argparse.Namespace) -> None:
         mix_from_specs(args.style, names + pictures)
     if args.screenshot is not None:
         check_destination(args.screenshot, overwrite=True)
+
+
+def parse_scale(text: str | None) -> Scale | None:
+    """``--scale``: None when not given (the saved choice applies), ``auto``, or a fraction in range.
+
+    Parsed here rather than by argparse so that a bad value is the same one-line InputError
+    (exit 2) as the other option checks, not a usage dump.
+    """
+    from rtstyle.errors import InputError
+    from rtstyle.stylizer import check_controls
+
+    if text is None:
+        return None
+    if text.strip().lower() == AUTO_SCALE:
+        return AUTO_SCALE
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"--scale must be auto or a number, got {text!r}") from None
+    check_controls(scale=value, prefix="--")
+    return value

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from rtstyle.scale_control import AUTO_SCALE
+
+#: A working resolution choice: auto (:data:`AUTO_SCALE`), or a fixed fraction of the frame size.
+Scale = float | Literal["auto"]
 
 
 @dataclass(frozen=True)
@@ -17,7 +23,7 @@ class WindowOptions:
     styles: tuple[str, ...] = ()  # NAME[=WEIGHT] specs (as --style)
     strength: float | None = None
     keep_colors: bool | None = None
-    scale: float | None = None
+    scale: Scale | None = None
     backend: str | None = None  # a name from rtstyle.backends.registry.backend_names()
     device: str | None = None
     dtype: str = "auto"

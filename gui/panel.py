@@ -19,10 +19,15 @@ from PyQt6.QtWidgets import (
 from rtstyle.catalog import BankEntry
 from rtstyle_gui.devices import Choice
 from rtstyle_gui.gallery import StyleGallery, StylesBox
+from rtstyle_gui.options import AUTO_SCALE, Scale
 from rtstyle_gui.regions_panel import RegionsBox
 
-#: Working resolutions offered, as fractions of the frame: what ``--scale`` sets.
+#: Fixed working resolutions offered, as fractions of the frame: what ``--scale F`` sets.
 SCALES = ((1.0, "Full"), (0.75, "¾"), (0.5, "½ (≈4× faster)"), (0.25, "¼ (≈16× faster)"))
+#: The first Resolution entry (``--scale auto``): the stylizer picks the resolution that keeps up.
+AUTO_SCALE_LABEL = "Auto (camera rate)"
+SCALE_TIP = ("Working resolution: the network runs at this fraction of the frame size.  Auto lowers it while the "
+             "model cannot keep up with the source's frame rate and raises it again when it can")
 PANEL_WIDTH = 340
 MIX_HINT = ("Raise several sliders to mix styles; click a picture to use it alone; drop a painting here "
             "to paint like it.")
@@ -87,7 +92,8 @@ class ControlPanel(QScrollArea):
         self.device.setToolTip("Where the network runs")
         form.addRow("Device", self.device)
         self.scale = QComboBox()
-        self.scale.setToolTip("Working resolution: the network runs at this fraction of the frame size")
+        self.scale.setToolTip(SCALE_TIP)
+        self.scale.addItem(AUTO_SCALE_LABEL, AUTO_SCALE)
         for value, label in SCALES:
             self.scale.addItem(label, value)
         form.addRow("Resolution", self.scale)
@@ -215,10 +221,15 @@ class ControlPanel(QScrollArea):
             combo.setCurrentIndex(combo.count() - 1)
         combo.blockSignals(False)
 
-    def set_scale(self, value: float) -> None:
-        """Select ``value``, adding it as a custom entry if it is not one of the presets."""
+    def set_scale(self, value: Scale) -> None:
+        """Select ``value`` (auto or a fraction), adding a fraction that is no preset as a custom entry."""
         self.scale.blockSignals(True)
         if not select_data(self.scale, value):
             self.scale.addItem(f"×{value:g}", value)
             self.scale.setCurrentIndex(self.scale.count() - 1)
         self.scale.blockSignals(False)
+
+    def scale_choice(self) -> Scale:
+        """The Resolution entry chosen: auto, or a fixed fraction of the frame size."""
+        value = self.scale.currentData()
+        return AUTO_SCALE if value == AUTO_SCALE else float(value)

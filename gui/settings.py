@@ -13,13 +13,17 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from PyQt6.QtCore import QByteArray, QSettings
 
 from rtstyle.errors import InputError
 from rtstyle.regions import check_layout
+from rtstyle_gui.options import AUTO_SCALE, Scale
 
 log = logging.getLogger(__name__)
+
+_Default = TypeVar("_Default")
 
 SETTINGS_ENV = "RTSTYLE_GUI_SETTINGS"
 _ORGANIZATION, _APPLICATION = "rtstyle", "rtstyle-gui"
@@ -40,7 +44,7 @@ class SavedState:
     mixes: dict[str, dict[str, int]] = field(default_factory=dict)
     strength: float = 1.0
     keep_colors: bool = False
-    scale: float = 1.0
+    scale: Scale = AUTO_SCALE  # a fresh install keeps up with the camera
     fusion: bool = True
     region_layout: str | None = None
     region_styles: list[str] = field(default_factory=list)
@@ -66,7 +70,7 @@ def load_state(store: QSettings) -> SavedState:
     state.mixes = _mixes(store.value("mixes"))
     state.strength = _number(store, "strength", 1.0, 0.0, 1.0)
     state.keep_colors = _flag(store, "keep_colors")
-    state.scale = _number(store, "scale", 1.0, 0.05, 4.0)
+    state.scale = _scale(store)
     state.fusion = _flag(store, "fusion", default=True)
     state.region_layout = _usable_layout(_text(store, "region_layout"))
     state.region_styles = _names(store.value("region_styles"))
@@ -106,12 +110,19 @@ def _text(store: QSettings, key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _number(store: QSettings, key: str, default: float, low: float, high: float) -> float:
+def _number(store: QSettings, key: str, default: _Default, low: float, high: float) -> float | _Default:
     try:
         value = float(store.value(key, default))
     except (TypeError, ValueError):
         return default
     return value if low <= value <= high else default
+
+
+def _scale(store: QSettings) -> Scale:
+    """``auto``, or a number saved by a fixed choice (also by versions before auto); auto otherwise."""
+    if _text(store, "scale") == AUTO_SCALE:
+        return AUTO_SCALE
+    return _number(store, "scale", AUTO_SCALE, 0.05, 4.0)
 
 
 def _flag(store: QSettings, key: str, default: bool = False) -> bool:

@@ -1,4 +1,4 @@
-"""Frame rate and capture→display latency over a sliding window of recent frames.
+"""Frame rate and capture→display latency over a sliding window of recent frames, and the resolution readout.
 
 The readout must describe *now*: an average since start would hide a stall or a recovery, so only
 frames shown within the last ``window_s`` seconds count.  Percentiles rather than the mean,
@@ -65,3 +65,16 @@ def percentile(values: list[float], q: float) -> float:
     if q >= 100:
         return max(values)
     return cuts[round(q) - 1]
+
+
+def resolution_text(frame: tuple[int, int], working: tuple[int, int] | None, auto: bool) -> str:
+    """``1280×720``, ``1280×720 → 640×360``, ``… (auto)``: the frame, and what the model ran at.
+
+    ``frame`` and ``working`` are (height, width); ``working`` is None while frames go unstylized.
+    On auto the working size changes under the user's feet, so the readout says it was auto's pick.
+    """
+    height, width = frame
+    text = f"{width}×{height}"
+    if working is not None and working != frame:
+        text += f" → {working[1]}×{working[0]}"
+    return f"{text} (auto)" if working is not None and auto else text

@@ -33,7 +33,7 @@ from rtstyle_gui.devices import available_backends, available_devices, device_ty
 from rtstyle_gui.faults import Fault, Remedy, model_fault, picture_fault, stylize_fault
 from rtstyle_gui.gallery import StyleCardInfo
 from rtstyle_gui.loader import ModelRequest
-from rtstyle_gui.options import WindowOptions
+from rtstyle_gui.options import AUTO_SCALE, WindowOptions
 from rtstyle_gui.outputs import OutputFiles
 from rtstyle_gui.panel import SCALES, ControlPanel, select_data
 from rtstyle_gui.pictures import extra_styles
@@ -41,6 +41,9 @@ from rtstyle_gui.pipeline import LivePipeline
 from rtstyle_gui.settings import SavedState
 
 log = logging.getLogger(__name__)
+
+#: The highest rate auto aims at: a camera may report any number, the stylizer takes up to 1000.
+MAX_TARGET_FPS = 1000.0
 
 
 class StyleController(QObject):
@@ -71,6 +74,7 @@ class StyleController(QObject):
         pipeline.stylizeFailed.connect(self._on_stylize_failed)
         pipeline.pictureRead.connect(self._on_picture_read)
         pipeline.pictureFailed.connect(lambda _path, exc: self.fault.emit(picture_fault(exc)))
+        pipeline.sourceStarted.connect(lambda _spec: self.push_settings())  # auto: hold the new source's rate
         panel.bank.activated.connect(lambda index: self.load_bank(Path(panel.bank.itemData(index))))
         panel.backend.activated.connect(lambda _index: self.reload())
         panel.device.activated.connect(lambda _index: self.reload())
@@ -215,10 +219,14 @@ class StyleController(QObject):
             weights = [1.0] * len(weights)
             if regions is None:  # ...and nothing else styles the frame, so show the original
                 strength = 0.0
+        scale = self.panel.scale_choice()
+        # Auto: the stylizer moves the resolution to hold the source's rate (known once it has started).
+        target_fps = min(self.pipeline.nominal_fps, MAX_TARGET_FPS) if scale == AUTO_SCALE else None
         stylizer.settings = StylizerSettings(
             np.asarray(weights, dtype=np.float32), strength=strength,
-            keep_colors=self.panel.keep_colors.isChecked(), scale=float(self.panel.scale.currentData()),
+            keep_colors=self.panel.keep_colors.isChecked(), scale=1.0 if scale == AUTO_SCALE else scale,
             max_pixels=stylizer.settings.max_pixels, fusion=self.panel.fusion.isChecked(), regions=regions,
+            target_fps=target_fps,
         )
 
     def choose_mask(self) -> None:
@@ -334,7 +342,12 @@ class StyleController(QObject):
     # -- remedies --------------------------------------------------------------------------------
 
     def lower_resolution(self) -> None:
-        current = float(self.panel.scale.currentData())
+        """A fixed resolution below the one that failed: on auto, below the scale the stylizer had reached."""
+        choice = self.panel.scale_choice()
+        if choice == AUTO_SCALE:
+            current = self._stylizer.working_scale if self._stylizer is not None else 1.0
+        else:
+            current = choice
         lower = [value for value, _label in SCALES if value < current]
         self.panel.set_scale(lower[0] if lower else current / 2)
         self.resume()
@@ -355,7 +368,7 @@ class StyleController(QObject):
         state.device = self.panel.device.currentData() or "auto"
         state.strength = self.panel.strength.value() / 100.0
         state.keep_colors = self.panel.keep_colors.isChecked()
-        state.scale = float(self.panel.scale.currentData())
+        state.scale = self.panel.scale_choice()
         state.fusion = self.panel.fusion.isChecked()
         state.region_layout = self.panel.regions.layout_name()
         state.region_styles = self.panel.regions.style_names()

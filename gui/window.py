@@ -17,7 +17,7 @@ from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QStatusBar, QVBoxLayout, QWidget
 
 from rtstyle.errors import InputError, RtStyleError
-from rtstyle.stylizer import Stylizer
+from rtstyle.stylizer import Stylizer, working_size
 from rtstyle_gui.banner import FaultBanner
 from rtstyle_gui.faults import Fault, Remedy, recording_fault, source_fault
 from rtstyle_gui.options import WindowOptions
@@ -26,7 +26,7 @@ from rtstyle_gui.panel import ControlPanel
 from rtstyle_gui.pipeline import LivePipeline
 from rtstyle_gui.settings import load_state, save_state
 from rtstyle.stream.spec import SourceSpec
-from rtstyle_gui.stats import FrameMeter
+from rtstyle_gui.stats import FrameMeter, resolution_text
 from rtstyle_gui.styling import StyleController
 from rtstyle_gui.toolbar import MainToolBar
 from rtstyle_gui.view import VideoView
@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         self.meter = FrameMeter()
         self.outputs = OutputFiles(Path(self._saved.output_dir) if self._saved.output_dir else None)
         self.frames_shown = 0
+        self._stylizing = False  # whether the latest frame shown was stylized (it has a working size)
         self._record_started = 0.0
         self._build()
         self.styling = StyleController(self.panel, self.pipeline, self._saved, options, self)
@@ -207,6 +208,7 @@ class MainWindow(QMainWindow):
         self.meter.add(now, latency, result.infer_s)
         self.frames_shown += 1
         self.styling.frame_size = result.original.shape[:2]
+        self._stylizing = result.stylized
         self.frameShown.emit(latency, result.infer_s, result.stylized)
 
     def _update_readout(self) -> None:
@@ -214,14 +216,22 @@ class MainWindow(QMainWindow):
         if figures.latency_p50 is None:
             text = "no frames"
         else:
-            height, width = self.styling.frame_size
             text = (f"{figures.fps:4.1f} fps · latency {_ms(figures.latency_p50)} (p95 {_ms(figures.latency_p95)})"
-                    f" · model {_ms(figures.infer_p50)} · {width}×{height}")
+                    f" · model {_ms(figures.infer_p50)} · {self._resolution()}")
         if self.pipeline.virtual_camera is not None:
             text += " · → virtual camera"
         if self.pipeline.recorder is not None:
             text += f" · ● REC {time.perf_counter() - self._record_started:.0f} s"
         self.readout.setText(text)
+
+    def _resolution(self) -> str:
+        """The frame size and, while the model runs, the size it works at (auto moves it)."""
+        frame = self.styling.frame_size
+        stylizer = self.stylizer
+        if stylizer is None or not self._stylizing:
+            return resolution_text(frame, None, auto=False)
+        working = working_size(*frame, stylizer.working_scale, stylizer.settings.max_pixels)
+        return resolution_text(frame, working, auto=stylizer.scale_control is not None)
 
     def _update_title(self) -> None:
         bank = self.styling.bank_path

@@ -86,7 +86,7 @@ def test_a_resolution_change_keeps_the_fusion_networks_state() -> None:
 
 
 def test_the_stylizer_moves_its_scale_only_with_a_target_rate() -> None:
-    frame = np.zeros((64, 96, 3), np.uint8)
+    frame = np.zeros((360, 640, 3), np.uint8)  # large enough that no frame takes under 1 ms
     bank = tiny_fusion_bank()
     impossible = Stylizer(bank, StylizerSettings(np.eye(2, dtype=np.float32)[0], target_fps=1000.0), device="cpu")
     for _ in range(12):

@@ -16,7 +16,16 @@ def test_gui_is_a_registered_subcommand(capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["gui", "--help"])
     assert exit_info.value.code == 0
-    assert "--source camera:N|PATH" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "--source camera:N|PATH" in out and "--scale auto|F" in out and "auto (the default)" in out
+
+
+def test_scale_is_auto_or_a_fraction() -> None:
+    from rtstyle_gui.command import parse_scale
+
+    assert parse_scale(None) is None  # not given: the saved choice applies
+    assert parse_scale("auto") == parse_scale(" AUTO ") == "auto"
+    assert parse_scale("0.5") == 0.5
 
 
 @pytest.mark.parametrize(
@@ -24,6 +33,7 @@ def test_gui_is_a_registered_subcommand(capsys) -> None:
     [
         (["--strength", "2"], "--strength must be between 0 and 1"),
         (["--scale", "0"], "--scale must be in (0, 4]"),
+        (["--scale", "half"], "--scale must be auto or a number, got 'half'"),
         (["--source", "camera:front"], "expected camera:N"),
         (["--source", "missing.mp4"], "missing.mp4: no such file"),
         (["--style", "nope"], "unknown style 'nope'"),

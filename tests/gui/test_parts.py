@@ -17,7 +17,7 @@ from rtstyle_gui.faults import Remedy, model_fault, source_fault, stylize_fault
 from rtstyle.stream.slot import LatestSlot
 from rtstyle.stream.live_sources import CameraSource, LoopingFileSource, open_source
 from rtstyle.stream.spec import SourceSpec
-from rtstyle_gui.stats import FrameMeter, percentile
+from rtstyle_gui.stats import FrameMeter, percentile, resolution_text
 from rtstyle.stream.newest import InferenceWorker, Result
 
 
@@ -45,6 +45,13 @@ def test_meter_reports_recent_rate_and_percentiles() -> None:
     assert figures.latency_p50 == pytest.approx(0.020)
     assert figures.infer_p50 == pytest.approx(0.005)
     assert meter.readout(now=5.0).latency_p50 is None  # nothing shown lately: no stale figures
+
+
+def test_resolution_text_names_the_working_size_and_auto() -> None:
+    assert resolution_text((720, 1280), (540, 960), auto=True) == "1280×720 → 960×540 (auto)"
+    assert resolution_text((720, 1280), (720, 1280), auto=True) == "1280×720 (auto)"
+    assert resolution_text((720, 1280), (360, 640), auto=False) == "1280×720 → 640×360"
+    assert resolution_text((720, 1280), None, auto=False) == "1280×720"  # unstylized: no working size
 
 
 def test_percentile_matches_numpy() -> None:

@@ -107,7 +107,7 @@ def test_missing_bank_at_start_still_shows_video(qtbot, open_window, gui_env) ->
 def test_out_of_memory_falls_back_to_the_original_and_lower_resolution_recovers(
     qtbot, open_window, monkeypatch
 ) -> None:
-    window = open_window()
+    window = open_window(scale=1.0)  # a fixed resolution (from auto: test_window_scale.py)
     log = FrameLog(window)
     qtbot.waitUntil(lambda: log.stylized() >= 1, timeout=TIMEOUT_MS)
     stylizer = window.stylizer

@@ -79,7 +79,7 @@ def _painted(bank_path: Path, picture: str, weights: list[float], rgb: np.ndarra
 def test_add_painting_makes_a_live_saved_style_that_a_restart_brings_back(
     qtbot, open_window, gui_env, any_bank, tmp_path, monkeypatch
 ) -> None:
-    window = open_window(model=str(any_bank))
+    window = open_window(model=str(any_bank), scale=1.0)  # fixed, as the reference
     log = FrameLog(window)
     qtbot.waitUntil(lambda: log.stylized() >= 2, timeout=TIMEOUT_MS)
     _choose_in_dialog(monkeypatch, _painting(tmp_path / "My Painting.png"))
