@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from training.augment import parse_policy
-from training.losses import ADVERSARIAL_LOSSES
 from training.perceptual import STYLE_STATISTICS
 
 #: Feature networks for the perceptual terms: Magenta's style predictor, or none.
@@ -31,6 +30,11 @@ def option(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002 - mirro
     if isinstance(default, (list, tuple, dict)):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kwargs})
     return field(default=default, metadata={"help": help, **kwargs})
+
+
+#: Options earlier versions had, with the value every run that can still be resumed used: a saved
+#: config naming one at that value loads; any other value cannot be reproduced and is refused.
+RETIRED_OPTIONS: dict[str, object] = {"gan_loss": "hinge", "w_gp": 10.0, "w_dstats": 0.0, "w_tv": 0.0}
 
 
 @dataclass
@@ -73,19 +77,15 @@ class TrainConfig:
     beta2: float = option(0.99, "Adam beta2 for both networks")
     seed: int = option(0, "random seed")
     # Losses
-    gan_loss: str = option("hinge", "adversarial objective", choices=tuple(ADVERSARIAL_LOSSES))
     # Translation only, and a fast D: with cutout on 128-px patches and lr_d 4e-4 the outputs
     # stayed colour filters (D's hinge loss ≈ 1.9, near chance); without cutout and with lr_d 1e-3
     # strokes and ink lines showed within 450 steps (A/B from step 1250 of the bundled bank's run).
     diffaugment: str = option("translation", "DiffAugment policy for D's inputs (color,translation,cutout or none)")
     w_adv: float = option(1.0, "weight of the adversarial loss")
     w_cls: float = option(1.0, "weight of the discriminator's style-classification loss")
-    w_gp: float = option(10.0, "weight of the WGAN-GP gradient penalty (wgan-gp only)")
     w_nce: float = option(0.0, "weight of the PatchNCE content loss (the feature content loss replaces it)")
     w_struct: float = option(0.5, "weight of the luminance structure (SSIM structure term) content loss")
     w_swd: float = option(1.0, "weight of the sliced Wasserstein patch style loss")
-    w_dstats: float = option(0.0, "weight of feature statistics of D's features (style)")
-    w_tv: float = option(0.0, "weight of total variation")
     w_temporal: float = option(1.0, "weight of the synthetic-motion temporal consistency loss")
     w_scale: float = option(
         0.0, "weight of scale consistency: G on the ½-size image vs G's output shrunk (strokes that survive --scale 0.5)"
@@ -203,8 +203,6 @@ class TrainConfig:
             raise ValueError("size must be at least 32 with the feature network (its input minimum)")
         if self.w_teacher and self.size > 384:
             raise ValueError("size must be at most 384 with the teacher term (the teacher paints 384-px crops)")
-        if self.gan_loss not in ADVERSARIAL_LOSSES:
-            raise ValueError(f"unknown gan_loss {self.gan_loss!r}")
         parse_policy(self.diffaugment)
 
     @property
@@ -236,6 +234,9 @@ class TrainConfig:
     def load(cls, path: Path) -> TrainConfig:
         """Read a run's ``config.json``; unknown keys are an error so no setting is silently lost."""
         data = json.loads(path.read_text())
+        for key, default in RETIRED_OPTIONS.items():
+            if key in data and data.pop(key) != default:
+                raise ValueError(f"{path}: this run used {key.replace('_', '-')}, an option rtstyle no longer has")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -34,7 +34,6 @@ class DiscriminatorOutput:
 
     adversarial: list[torch.Tensor]  # per scale: [N,1,h,w] logits of the requested style
     style_logits: torch.Tensor  # [N,S] style classification logits (mean over scales)
-    features: list[torch.Tensor]  # intermediate activations of every scale, for style losses
 
 
 def _sn_conv(in_channels: int, out_channels: int, kernel: int, stride: int) -> nn.Module:
@@ -57,14 +56,12 @@ class PatchDiscriminator(nn.Module):
         self.adversarial_head = _sn_conv(channels, num_styles, 3, 1)
         self.style_head = _sn_conv(channels, num_styles, 3, 1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-        # x: [N,3,H,W] in [0,1] → (adv [N,S,h,w], style logits [N,S], features)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # x: [N,3,H,W] in [0,1] → (adv [N,S,h,w], style logits [N,S])
         y = x * 2.0 - 1.0
-        features = []
         for layer in self.body:
             y = F.leaky_relu(layer(y), 0.2)
-            features.append(y)
-        return self.adversarial_head(y), self.style_head(y).mean(dim=(2, 3)), features
+        return self.adversarial_head(y), self.style_head(y).mean(dim=(2, 3))
 
 
 class MultiScaleDiscriminator(nn.Module):
@@ -81,14 +78,13 @@ class MultiScaleDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, styles: torch.Tensor) -> DiscriminatorOutput:
         # x: [N,3,H,W] in [0,1]; styles: [N] int64 style index of each image
-        adversarial, style_logits, features = [], [], []
+        adversarial, style_logits = [], []
         image = x
         for index, scale in enumerate(self.scales):
             if index:
                 image = F.avg_pool2d(image, 2)
-            adv, logits, feats = scale(image)
+            adv, logits = scale(image)
             pick = styles.view(-1, 1, 1, 1).expand(-1, 1, *adv.shape[-2:])
             adversarial.append(adv.gather(1, pick))
             style_logits.append(logits)
-            features.extend(feats)
-        return DiscriminatorOutput(adversarial, torch.stack(style_logits).mean(dim=0), features)
+        return DiscriminatorOutput(adversarial, torch.stack(style_logits).mean(dim=0))

@@ -132,7 +132,7 @@ class FusionTrainer:
             "match": (cfg.w_f_match * cfg.joint_beta,
                       fusion_losses.match_loss(out1.frame, targets[0]) + fusion_losses.match_loss(out2.frame, targets[1])),
             "source": (cfg.w_f_source * cfg.joint_beta, losses.structure_loss(out2.frame, pairs.second)),
-            "adv": (cfg.w_f_adv * cfg.joint_beta, trainer._per_scale(trainer.adversarial.g_loss, fake.adversarial)),
+            "adv": (cfg.w_f_adv * cfg.joint_beta, trainer._per_scale(losses.hinge_g_loss, fake.adversarial)),
             "temporal": (cfg.w_f_temporal * cfg.joint_gamma, fusion_losses.fusion_temporal_loss(
                 out2.frame, warp_with_flow(out1.frame, pairs.flow), pairs.valid)),
         }

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -23,29 +22,9 @@ logger = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------------------------
-# Adversarial objectives
+# Adversarial objective: the hinge loss (the only one a default ever used; LSGAN, BCE and WGAN-GP
+# were removed as no measurement favoured them)
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AdversarialLoss:
-    """One GAN objective: the discriminator's loss and the generator's loss on logit maps."""
-
-    d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (D(r), D(y)) -> scalar
-    g_loss: Callable[[torch.Tensor], torch.Tensor]  # D(y) -> scalar
-    needs_gradient_penalty: bool = False
-
-
-#: Explicit registry filled by :func:`_register` (docs/ARCHITECTURE.md: never pick code by a string's eval).
-ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {}
-
-
-def _register(name: str, g_loss: Callable[[torch.Tensor], torch.Tensor], *, gp: bool = False):
-    def wrap(d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]):
-        ADVERSARIAL_LOSSES[name] = AdversarialLoss(d_loss, g_loss, gp)
-        return d_loss
-
-    return wrap
 
 
 def hinge_g_loss(fake: torch.Tensor) -> torch.Tensor:
@@ -53,59 +32,11 @@ def hinge_g_loss(fake: torch.Tensor) -> torch.Tensor:
     return -fake.mean()
 
 
-@_register("hinge", hinge_g_loss)
 def hinge_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     # L_D = E[max(0, 1 - D(r))] + E[max(0, 1 + D(y))]
-    # Default: the margin stops D from pushing logits forever on a single painting it has
-    # memorised, which keeps its gradients useful to G longer than BCE's.
+    # The margin stops D from pushing logits forever on a single painting it has memorised,
+    # which keeps its gradients useful to G longer than BCE's.
     return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
-
-
-def lsgan_g_loss(fake: torch.Tensor) -> torch.Tensor:
-    # L_G = 1/2 E[(D(y) - 1)^2]   (Mao et al. 2017)
-    return 0.5 * (fake - 1.0).pow(2).mean()
-
-
-@_register("lsgan", lsgan_g_loss)
-def lsgan_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    # L_D = 1/2 E[(D(r) - 1)^2] + 1/2 E[D(y)^2]
-    return 0.5 * (real - 1.0).pow(2).mean() + 0.5 * fake.pow(2).mean()
-
-
-def bce_g_loss(fake: torch.Tensor) -> torch.Tensor:
-    # Non-saturating: L_G = -E[log sigmoid(D(y))] = E[softplus(-D(y))]   (Goodfellow et al. 2014)
-    return F.softplus(-fake).mean()
-
-
-@_register("bce", bce_g_loss)
-def bce_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    # L_D = -E[log sigmoid(D(r))] - E[log(1 - sigmoid(D(y)))] = E[softplus(-D(r))] + E[softplus(D(y))]
-    return F.softplus(-real).mean() + F.softplus(fake).mean()
-
-
-def wgan_g_loss(fake: torch.Tensor) -> torch.Tensor:
-    # L_G = -E[D(y)]   (Arjovsky et al. 2017)
-    return -fake.mean()
-
-
-@_register("wgan-gp", wgan_g_loss, gp=True)
-def wgan_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    # L_D = E[D(y)] - E[D(r)]   (+ λ_gp · gradient_penalty, Gulrajani et al. 2017)
-    return fake.mean() - real.mean()
-
-
-def gradient_penalty(
-    critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
-) -> torch.Tensor:
-    """WGAN-GP penalty on random interpolates of real and fake images (same shape ``[N,3,H,W]``).
-
-    # GP = E_x̂[(‖∇_x̂ D(x̂)‖₂ - 1)^2],  x̂ = ε r + (1 - ε) y,  ε ~ U[0,1] per sample
-    """
-    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
-    mixed = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
-    score = critic(mixed)
-    (grad,) = torch.autograd.grad(score.sum(), mixed, create_graph=True)
-    return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
 
 
 def style_classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -162,34 +93,6 @@ def gram_style_loss(fake_features: Sequence[torch.Tensor], target_grams: Sequenc
         energy = target.pow(2).sum(dim=(1, 2)).clamp_min(1e-8)
         total = total + ((gram - target).pow(2).sum(dim=(1, 2)) / energy).mean()
     return total
-
-
-def feature_statistics_loss(
-    fake_features: Sequence[torch.Tensor], real_features: Sequence[torch.Tensor]
-) -> torch.Tensor:
-    """Match per-channel mean and standard deviation (AdaIN statistics, Huang & Belongie 2017).
-
-    # L = Σ_l ‖μ(φ_l(y)) - μ(φ_l(r))‖² + ‖σ(φ_l(y)) - σ(φ_l(r))‖²   (means over the batch)
-    Used on discriminator features, whose scale moves during training: first and second
-    moments are cheaper and steadier than full Gram matrices there.
-    """
-    total = fake_features[0].new_zeros(())
-    for fake, real in zip(fake_features, real_features, strict=True):
-        fake, real = fake.float(), real.float()
-        total = total + (fake.mean(dim=(2, 3)) - real.mean(dim=(2, 3))).pow(2).mean()
-        total = total + (fake.std(dim=(2, 3)) - real.std(dim=(2, 3))).pow(2).mean()
-    return total
-
-
-def total_variation_loss(image: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference of neighbouring pixels of ``[N,C,H,W]``.
-
-    # L_TV = E|y(i+1,j) - y(i,j)| + E|y(i,j+1) - y(i,j)|
-    Small weight only: it damps the high-frequency speckle a GAN invents without blurring strokes.
-    """
-    dh = (image[..., 1:, :] - image[..., :-1, :]).abs().mean()
-    dw = (image[..., :, 1:] - image[..., :, :-1]).abs().mean()
-    return dh + dw
 
 
 def random_affine(

@@ -2,8 +2,8 @@
 
 Per step every image of the batch gets a random style of the bank.  The generator's objective is
 
-    L_G = w_adv·L_adv + w_cls·L_cls + w_nce·L_PatchNCE + w_struct·L_struct + w_swd·SW(patches) + w_dstats·L_Dstats
-          + w_tv·L_TV + w_temporal·L_temp + w_scale·L_scale [+ w_vgg_content·L_perc + w_vgg_style·L_Gram with VGG]
+    L_G = w_adv·L_hinge + w_cls·L_cls + w_nce·L_PatchNCE + w_struct·L_struct + w_swd·SW(patches)
+          + w_temporal·L_temp + w_scale·L_scale [+ w_vgg_content·L_perc + w_vgg_style·L_Gram with VGG]
           + w_content·L_content + w_style·L_style + w_vector·L_vector + w_teacher·L_teacher   (feature network)
 
 The feature-network terms (:mod:`training.perceptual`) read Magenta's style predictor; with it the
@@ -32,7 +32,7 @@ from training import losses
 from training.augment import diff_augment, parse_policy
 from training.config import TrainConfig
 from training.data import ContentSampler, StyleSampler
-from training.discriminator import DiscriminatorOutput, MultiScaleDiscriminator
+from training.discriminator import MultiScaleDiscriminator
 from training.distributed import DistInfo, average_gradients, broadcast_parameters
 from training.features import PatchProjector, VGGFeatures, load_vgg
 from training.patchnce import PatchSampleMLP, encoder_layers, layer_channels, patch_nce, tap_features
@@ -95,7 +95,6 @@ class Trainer:
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam([*self.generator.parameters(), *self.mlp.parameters()], config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), config.lr_d, betas=betas)
-        self.adversarial = losses.ADVERSARIAL_LOSSES[config.gan_loss]
         self.policy = parse_policy(config.diffaugment)
         self.projector = PatchProjector(config.swd_patch, 2 * config.swd_directions, config.swd_levels, config.seed).to(
             device
@@ -160,8 +159,8 @@ class Trainer:
         weights = self.style_weights(batch.styles)
         with torch.no_grad(), self.autocast():
             fake = self.generator(batch.content, weights)
-        scalars, real_out = self.discriminator_step(batch, fake.float())
-        scalars.update(self.generator_step(batch, weights, real_out, warmup, extra, own_weight))
+        scalars = self.discriminator_step(batch, fake.float())
+        scalars.update(self.generator_step(batch, weights, warmup, extra, own_weight))
         self.step += 1
         return scalars
 
@@ -184,29 +183,21 @@ class Trainer:
             for group in optimizer.param_groups:
                 group["lr"] = base * factor
 
-    def discriminator_step(self, batch: Batch, fake: torch.Tensor) -> tuple[dict[str, float], DiscriminatorOutput]:
-        """L_D = adv.d_loss(D(aug(r)), D(aug(G(x)))) + w_cls·CE(D_cls(aug(r)), s) [+ w_gp·GP]."""
+    def discriminator_step(self, batch: Batch, fake: torch.Tensor) -> dict[str, float]:
+        """L_D = hinge(D(aug(r)), D(aug(G(x)))) + w_cls·CE(D_cls(aug(r)), s)."""
         cfg = self.config
         self.opt_d.zero_grad(set_to_none=True)
         with self.autocast():
             real_out = self.discriminator(diff_augment(batch.real, self.policy), batch.styles)
             fake_out = self.discriminator(diff_augment(fake.detach(), self.policy), batch.styles)
-            adv = self._per_scale(self.adversarial.d_loss, real_out.adversarial, fake_out.adversarial)
+            adv = self._per_scale(losses.hinge_d_loss, real_out.adversarial, fake_out.adversarial)
             cls = losses.style_classification_loss(real_out.style_logits.float(), batch.styles)
             total = cfg.w_adv * adv + cfg.w_cls * cls
-            if self.adversarial.needs_gradient_penalty:
-
-                def critic(image: torch.Tensor) -> torch.Tensor:  # one score per image, all scales
-                    maps = self.discriminator(image, batch.styles).adversarial
-                    return torch.cat([a.flatten(1) for a in maps], 1).mean(1)
-
-                total = total + cfg.w_gp * losses.gradient_penalty(critic, batch.real, fake)
         total.backward()
         average_gradients(self.discriminator.parameters(), self.dist)
         self.opt_d.step()
         accuracy = (real_out.style_logits.argmax(1) == batch.styles).float().mean()
-        detached = DiscriminatorOutput([], real_out.style_logits.detach(), [f.detach() for f in real_out.features])
-        return {"d_adv": adv.item(), "d_cls": cls.item(), "d_style_acc": accuracy.item()}, detached
+        return {"d_adv": adv.item(), "d_cls": cls.item(), "d_style_acc": accuracy.item()}
 
     @staticmethod
     def _per_scale(loss, *per_scale_logits: list[torch.Tensor]) -> torch.Tensor:
@@ -218,7 +209,6 @@ class Trainer:
         self,
         batch: Batch,
         weights: torch.Tensor,
-        real_out: DiscriminatorOutput,
         warmup: bool,
         extra: ExtraTerms | None = None,
         own_weight: float = 1.0,
@@ -232,7 +222,7 @@ class Trainer:
                 if warmup:
                     terms["rec"] = (cfg.w_rec, losses.reconstruction_loss(stylized.float(), batch.content))
                 else:
-                    terms.update(self._style_terms(batch, weights, stylized, real_out))
+                    terms.update(self._style_terms(batch, weights, stylized))
                 terms = {name: (own_weight * weight, value) for name, (weight, value) in terms.items()}
                 if extra is not None:
                     terms.update({f"f_{name}": term for name, term in extra().items()})
@@ -263,20 +253,16 @@ class Trainer:
         return {"nce": (cfg.w_nce, nce), "struct": (cfg.w_struct, structure)}, stylized
 
     def _style_terms(
-        self, batch: Batch, weights: torch.Tensor, stylized: torch.Tensor, real_out: DiscriminatorOutput
+        self, batch: Batch, weights: torch.Tensor, stylized: torch.Tensor
     ) -> dict[str, tuple[float, torch.Tensor]]:
         cfg = self.config
         fake_out = self.discriminator(diff_augment(stylized, self.policy), batch.styles)
         terms = {
-            "adv": (cfg.w_adv, self._per_scale(self.adversarial.g_loss, fake_out.adversarial)),
+            "adv": (cfg.w_adv, self._per_scale(losses.hinge_g_loss, fake_out.adversarial)),
             "cls": (cfg.w_cls, losses.style_classification_loss(fake_out.style_logits.float(), batch.styles)),
         }
         if cfg.w_swd:
             terms["swd"] = (cfg.w_swd, self._swd(stylized, batch.styles))
-        if cfg.w_dstats:
-            terms["dstats"] = (cfg.w_dstats, losses.feature_statistics_loss(fake_out.features, real_out.features))
-        if cfg.w_tv:
-            terms["tv"] = (cfg.w_tv, losses.total_variation_loss(stylized))
         restyle = lambda image: self.generator(image, weights)  # noqa: E731
         if cfg.w_temporal:
             theta = losses.random_affine(

@@ -170,3 +170,14 @@ def test_minutes_shrinks_the_generator_stage_to_fit(dataset: dict[str, Path]) ->
     assert 95 <= config.steps <= 100
     run._fit_to_minutes(steps_done=40, seconds=20.0)
     assert config.steps <= 100  # never grows back
+
+
+def test_a_saved_config_with_a_retired_option_loads_only_at_the_value_it_always_had(tmp_path: Path) -> None:
+    from training.config import RETIRED_OPTIONS, TrainConfig
+
+    saved = {**TrainConfig().to_dict(), **RETIRED_OPTIONS}  # a run from before the options went
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert TrainConfig.load(tmp_path / "config.json") == TrainConfig()
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "gan_loss": "lsgan"}))
+    with pytest.raises(ValueError, match="gan-loss, an option rtstyle no longer has"):
+        TrainConfig.load(tmp_path / "config.json")
