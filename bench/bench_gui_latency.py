@@ -31,7 +31,9 @@ from PyQt6.QtWidgets import QApplication
 from rtstyle.backends.registry import AUTO, backend_names
 from rtstyle.benchmark import machine_description, random_bank
 from rtstyle.models import PRESETS
+from rtstyle.cli import scale_option
 from rtstyle.models.fusion import FUSION_PRESETS, FusionNet
+from rtstyle.scale_control import AUTO_SCALE
 from rtstyle.stylefile import save_style_bank
 from rtstyle.video.sample import make_sample_clip
 from rtstyle_gui.options import WindowOptions
@@ -41,9 +43,9 @@ from rtstyle_gui.window import MainWindow
 
 
 def measure(clip: Path, bank: Path, settings: Path, *, backend: str, device: str, seconds: float,
-            warmup: float) -> dict[str, object]:
+            warmup: float, scale: float | str, size: tuple[int, int]) -> dict[str, object]:
     """Run the window for ``warmup + seconds`` and summarise the stylized frames after warm-up."""
-    options = WindowOptions(source=str(clip), model=str(bank), backend=backend, device=device)
+    options = WindowOptions(source=str(clip), model=str(bank), backend=backend, device=device, scale=scale)
     window = MainWindow(options, open_settings(settings))
     window.show()
     window.start()
@@ -70,6 +72,8 @@ def measure(clip: Path, bank: Path, settings: Path, *, backend: str, device: str
     loop.exec()
     measuring = False
     dropped = window.pipeline.dropped_frames - dropped_before
+    control = window.stylizer.scale_control if window.stylizer else None
+    sizes = control.summary(*size) if control else f"×{scale:g} (fixed)"
     window.close()
     if len(samples) < 2:
         raise SystemExit("no stylized frames were shown; is the model far too slow for this size?")
@@ -82,6 +86,7 @@ def measure(clip: Path, bank: Path, settings: Path, *, backend: str, device: str
         "model_p50": statistics.median(s[1] for s in samples),
         "dropped": dropped,
         "engine": engine,
+        "sizes": sizes,
     }
 
 
@@ -95,6 +100,8 @@ def main() -> int:
     parser.add_argument("--fusion", action="store_true", help="give the bank a fusion network F (on in the window)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured time (default 20)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds left out after the model loads")
+    parser.add_argument("--scale", type=scale_option, default=AUTO_SCALE,
+                        help="working resolution: auto (the window's default) or a fraction")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
 
@@ -108,15 +115,17 @@ def main() -> int:
             random = random.with_fusion(FusionNet(FUSION_PRESETS[args.preset]))
         bank = save_style_bank(random, work / f"random-{args.preset}.safetensors")
         result = measure(clip, bank, work / "settings.ini", backend=args.backend, device=args.device,
-                         seconds=args.seconds, warmup=args.warmup)
+                         seconds=args.seconds, warmup=args.warmup, scale=args.scale,
+                         size=(height, width))
     del app
     print(f"# {dt.date.today()} — {machine_description()}")
     print(f"# command: python bench/bench_gui_latency.py {' '.join(sys.argv[1:])}".rstrip())
-    print("| preset | F | source | backend | shown fps | latency p50 | latency p95 | model p50 | dropped at capture |")
-    print("|---|---|---|---|---:|---:|---:|---:|---:|")
+    print("| preset | F | source | backend | shown fps | latency p50 | latency p95 | model p50 | dropped at capture "
+          "| working sizes (frames) |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---|")
     print(f"| {args.preset} | {'yes' if args.fusion else 'no'} | {width}×{height} @ {args.fps} fps | {result['engine']} | {result['fps']:.1f} | "
           f"{result['p50'] * 1e3:.0f} ms | {result['p95'] * 1e3:.0f} ms | {result['model_p50'] * 1e3:.0f} ms | "
-          f"{result['dropped']:.0f} |")
+          f"{result['dropped']:.0f} | {result['sizes']} |")
     return 0
 
 
