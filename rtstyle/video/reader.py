@@ -94,6 +94,8 @@ class VideoReader:
                 return av.open(self.url, mode="r", metadata_errors="replace", timeout=NETWORK_TIMEOUT_S)
             return av.open(str(self.path), mode="r", metadata_errors="replace")
         except av.FFmpegError as exc:
+            if self.url is not None and isinstance(exc, OSError):  # refused, unreachable, timed out
+                raise InputError(f"{self.label}: cannot open the stream ({reason(exc)})") from exc
             raise InputError(f"{self.label}: not {what} PyAV can read ({reason(exc)})") from exc
         except OSError as exc:
             raise InputError(f"{self.label}: cannot read ({reason(exc)})") from exc

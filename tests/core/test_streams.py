@@ -82,6 +82,16 @@ def test_convert_writes_a_stream_to_standard_output(tmp_path: Path, bank: Path) 
     assert _frames_and_audio(data) == _frames_and_audio(clip)
 
 
+def test_a_stream_nobody_serves_is_one_line(tmp_path: Path, bank: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free again once closed: nothing listens there
+    assert main(["convert", f"tcp://127.0.0.1:{port}", str(tmp_path / "x.mp4"), "--model", str(bank)]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"rtstyle: error: tcp://127.0.0.1:{port}: cannot open the stream")
+    assert not (tmp_path / "x.mp4").exists()
+
+
 def test_standard_output_needs_a_container_name(tmp_path: Path, bank: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clip = make_sample_clip(tmp_path / "in.mp4", **CLIP)
     assert main(["convert", str(clip), "-", "--model", str(bank)]) == EXIT_USER_ERROR
