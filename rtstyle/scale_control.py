@@ -42,13 +42,14 @@ class ScaleController:
     smoothing: float = 0.3  # weight of the newest frame in the moving average
     max_backoff: int = 1200  # frames, at most, before a rung that was too slow is tried again
     rung: int = 0
-    used: Counter[float] = field(default_factory=Counter)  # frames stylized at each scale
-    _average: dict[int, float] = field(default_factory=dict)  # smoothed seconds per frame, by rung
-    _over: int = 0
-    _since_change: int = 0
-    _blocked_until: dict[int, int] = field(default_factory=dict)  # rung -> frame count it may be retried at
-    _backoff: dict[int, int] = field(default_factory=dict)
-    _frames: int = 0
+    used: Counter[float] = field(default_factory=Counter, init=False)  # frames stylized at each scale
+    # Measurement state, not settings:
+    _average: dict[int, float] = field(default_factory=dict, init=False, repr=False)  # seconds per frame, by rung
+    _over: int = field(default=0, init=False, repr=False)  # frames over budget in a row
+    _since_change: int = field(default=0, init=False, repr=False)
+    _blocked_until: dict[int, int] = field(default_factory=dict, init=False, repr=False)  # rung -> retry frame
+    _backoff: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+    _frames: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.target_fps > 0:
