@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -152,22 +153,52 @@ def identity_grid(height: int, width: int, device: torch.device | str = "cpu") -
 def warp_with_flow(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Sample ``image`` ``[N,C,H,W]`` at ``p + flow(p)``; ``flow`` ``[N,2,h,w]`` is in pixels of its own grid.
 
-    The flow may be smaller than the image (it is upsampled): a displacement of d pixels of an
-    h×w flow is 2·d/w in grid_sample's [-1, 1] units, whatever the image size, so the flow is
-    scaled on its own (cheap) grid before upsampling.  The pixel centres are added to the offsets
-    in place, one row and one column of them, so warping a frame needs a single full-resolution
-    ``[N,2,H,W]`` buffer (no identity grid kept, none added out of place: 33 MB less at 1080p).
-    Bilinear, edges clamped; differentiable.
+    The flow may be smaller than the image (it is enlarged) or larger (the veto's coarse grid: it
+    is sampled at the cells' centres, not averaged).  Bilinear, edges clamped.  On the CPU without
+    autograd this is OpenCV's ``remap`` plane by plane (1.4× faster than ``grid_sample`` at 720p;
+    positions to 1/32 pixel, values within 2e-4 of it); otherwise ``grid_sample``, differentiable.
     """
+    if image.device.type == "cpu" and image.dtype == torch.float32 and not torch.is_grad_enabled():
+        return _remap(image, flow)
     height, width = image.shape[-2:]
     small_h, small_w = flow.shape[-2:]
+    # A displacement of d pixels of an h×w flow is 2·d/w in grid_sample's [-1, 1] units, whatever
+    # the image size, so the flow is scaled on its own (cheap) grid before it is resized; the pixel
+    # centres are then added in place, one row and one column of them, so warping needs a single
+    # full-resolution [N,2,H,W] buffer.
     scale = torch.tensor([2.0 / small_w, 2.0 / small_h], device=flow.device, dtype=torch.float32).view(1, 2, 1, 1)
-    offsets = flow.float() * scale
-    if small_h <= height and small_w <= width:
-        offsets = resize(offsets, (height, width))
-    else:  # the veto's coarse grid: the flow sampled at its cells' centres, not averaged
-        offsets = F.interpolate(offsets, size=(height, width), mode="bilinear", align_corners=False)
+    offsets = _resize_flow(flow.float() * scale, height, width)
     offsets[:, 0] += pixel_centres(width, offsets.device)  # x: the same for every row
     offsets[:, 1] += pixel_centres(height, offsets.device).view(height, 1)  # y: the same for every column
     sampling = offsets.permute(0, 2, 3, 1)  # [N,H,W,2]
     return F.grid_sample(image, sampling.to(image.dtype), mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def _resize_flow(flow: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """The flow on the image's grid: enlarged bilinearly, or sampled bilinearly at a coarser grid's cells."""
+    if flow.shape[-2] <= height and flow.shape[-1] <= width:
+        return resize(flow, (height, width))
+    return F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False)
+
+
+def _remap(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """:func:`warp_with_flow` with OpenCV: absolute sampling positions per pixel, then ``remap``."""
+    height, width = image.shape[-2:]
+    small_h, small_w = flow.shape[-2:]
+    positions = _resize_flow(flow.float(), height, width)  # [N,2,H,W] in flow pixels
+    if positions.data_ptr() == flow.data_ptr():  # same grid: made into positions below, not in the caller's flow
+        positions = positions.clone()
+    positions = positions.contiguous().numpy()
+    columns = np.arange(width, dtype=np.float32)
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    out = torch.empty_like(image, memory_format=torch.contiguous_format)
+    planes = image.contiguous().numpy()
+    for n in range(image.shape[0]):
+        map_x, map_y = positions[n]
+        map_x *= width / small_w  # flow pixels → image pixels, then + the pixel's own position
+        map_x += columns
+        map_y *= height / small_h
+        map_y += rows
+        for plane, target in zip(planes[n], out[n].numpy(), strict=True):
+            cv2.remap(plane, map_x, map_y, cv2.INTER_LINEAR, dst=target, borderMode=cv2.BORDER_REPLICATE)
+    return out

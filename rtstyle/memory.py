@@ -8,6 +8,12 @@ decode, stylize and encode threads each in its own arena, and the holes they lea
 given back: a 1080p convert held ~200 MB more than it was using.  Fixing the threshold turns the
 adjustment off, so those buffers keep going straight back to the system.  Arenas that reuse
 their memory on purpose (ONNX Runtime's, torch's CUDA caching allocator) are not affected.
+
+The price is a page fault per 4 KiB of every such buffer each time one is made: torch on the CPU
+makes several frame-sized temporaries per frame, and at 720p the stylizer with F took 125 ms a
+frame with the threshold fixed against 60 ms without.  So only ``convert`` (which keeps every
+frame and is bounded by the generator at full resolution: 1.3 against 1.5 fps at 1080p) fixes
+it, and the live window, whose frame rate is the product, keeps glibc's default.
 """
 
 from __future__ import annotations

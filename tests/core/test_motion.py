@@ -48,6 +48,22 @@ def test_warp_with_flow_moves_an_image_by_its_flow() -> None:
     torch.testing.assert_close(warp_with_flow(image, small)[..., 2:], image[..., :-2], atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize(("image_size", "flow_size"), [((36, 64), (9, 16)), ((36, 64), (36, 64)), ((5, 8), (36, 64))])
+def test_opencv_warp_matches_grid_sample(image_size: tuple[int, int], flow_size: tuple[int, int]) -> None:
+    """The runtime's warp (OpenCV, no autograd) samples where training's does (grid_sample): an
+    enlarged flow, one on the image's own grid, and one finer than the image (the veto's coarse luma)."""
+    generator = torch.Generator().manual_seed(0)
+    image = torch.rand(2, 3, *image_size, generator=generator)
+    flow = torch.randn(2, 2, *flow_size, generator=generator) * 3.0
+    kept = flow.clone()
+    with torch.no_grad():
+        fast = warp_with_flow(image, flow)
+    differentiable = warp_with_flow(image.requires_grad_(True), flow)
+    assert differentiable.requires_grad
+    torch.testing.assert_close(fast, differentiable.detach(), atol=2e-3, rtol=0)
+    assert torch.equal(flow, kept)  # the caller's flow is not made into positions
+
+
 def test_fusion_state_resets_on_a_scene_cut_and_on_reset() -> None:
     stylizer = Stylizer(tiny_fusion_bank(), device="cpu", dtype="float32", backend="torch")
     first = _scene(0)

@@ -1,4 +1,4 @@
-"""The phase-wise resampling F runs on the CPU gives torch's own bilinear and block-mean values."""
+"""The fast resampling F runs on the CPU (OpenCV planes, strided sums) gives torch's own bilinear and block-mean values."""
 
 from __future__ import annotations
 
@@ -17,21 +17,31 @@ from rtstyle.models.resample import block_mean, resize
         ((1, 2, 7, 5), (14, 15)),  # different factors per axis
         ((1, 1, 1, 1), (3, 4)),  # a single pixel: every output copies it
         ((1, 4, 6, 9), (6, 36)),  # one axis unchanged
+        ((1, 3, 30, 40), (45, 70)),  # ratios that are not whole numbers
+        ((1, 3, 180, 320), (720, 1280)),  # F at 720p after the generator at ¼
     ],
 )
-def test_whole_factor_enlargement_matches_torch_bilinear(shape: tuple[int, ...], size: tuple[int, int]) -> None:
+def test_enlargement_matches_torch_bilinear(shape: tuple[int, ...], size: tuple[int, int]) -> None:
     images = torch.rand(*shape, generator=torch.Generator().manual_seed(0))
     expected = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
     with torch.inference_mode():
-        torch.testing.assert_close(resize(images, size), expected, atol=1e-6, rtol=0)
+        torch.testing.assert_close(resize(images, size), expected, atol=1e-5, rtol=0)
 
 
-def test_other_ratios_and_shrinking_match_torch() -> None:
+def test_non_contiguous_and_double_inputs_match_torch() -> None:
+    images = torch.rand(1, 6, 20, 30, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        strided = resize(images[:, ::2], (40, 90))
+        double = resize(images.double(), (40, 90))
+    expected = F.interpolate(images, size=(40, 90), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(strided, expected[:, ::2], atol=1e-5, rtol=0)
+    torch.testing.assert_close(double, expected.double(), atol=1e-5, rtol=0)
+
+
+def test_shrinking_matches_torch_antialiased() -> None:
     images = torch.rand(1, 3, 30, 40, generator=torch.Generator().manual_seed(1))
     with torch.inference_mode():
-        odd = resize(images, (45, 70))
         small = resize(images, (15, 20))
-    torch.testing.assert_close(odd, F.interpolate(images, size=(45, 70), mode="bilinear", align_corners=False))
     torch.testing.assert_close(small, F.interpolate(images, size=(15, 20), mode="bilinear", antialias=True))
 
 

@@ -46,8 +46,9 @@ def test_fusion_losses_vanish_where_they_should_and_only_there() -> None:
 
 def test_training_fuses_a_pair_exactly_as_the_runtime_fuses_two_frames() -> None:
     """Train/serve parity: the trainer's pair of F steps (region logits, warp, veto, F) gives the
-    runtime's frames under a bank's own rules — bit for bit without autograd; with it, to float
-    rounding (the runtime's CPU resampling kernels are only taken without autograd)."""
+    runtime's frames under a bank's own rules — bit for bit without autograd; with it, within 2e-4
+    (the runtime's OpenCV resampling and warp, whose positions are exact to 1/32 pixel, are only
+    taken without autograd)."""
     torch.manual_seed(0)
     height, width = 32, 48
     net = FusionNet(FusionConfig(hidden=4, scorer_hidden=4, gate_stride=4, max_keep=0.7, flow_error_limit=0.3,
@@ -73,7 +74,7 @@ def test_training_fuses_a_pair_exactly_as_the_runtime_fuses_two_frames() -> None
     assert trained[0].keep is None and torch.equal(trained[1].keep, served[1].keep)
     assert 0 < trained[1].keep.max() <= 0.7  # the second frame did reuse the first, under the bank's cap
     for train, serve in zip(with_grad, served, strict=True):
-        torch.testing.assert_close(train.frame, serve.frame, atol=1e-6, rtol=0)
+        torch.testing.assert_close(train.frame, serve.frame, atol=2e-4, rtol=0)
 
 
 def _fusion_trainer(dataset: dict[str, Path], **overrides: object) -> FusionTrainer:
