@@ -257,17 +257,25 @@ class FusionNet(nn.Module):
         if num_candidates > 1:
             logits = maps[:, :num_candidates] if region_logits is None else maps[:, :num_candidates] + region_logits
             weights = torch.softmax(logits, 1)  # [N,K,H,W]
-            new = (weights[:, :, None] * upsampled).sum(1)
+            new = weights[:, :1] * upsampled[:, 0]  # Σ_k a_k·C_k accumulated: no [N,K,3,H,W] product
+            for k in range(1, num_candidates):
+                new.addcmul_(weights[:, k : k + 1], upsampled[:, k])
             maps = maps[:, num_candidates:]
         else:
             weights, new = source.new_ones(()).expand(count, 1, height, width), upsampled[:, 0]
+        # The full-resolution arithmetic runs in place where ``new`` is this call's own tensor (not
+        # the caller's candidate, passed through at full size): a fresh frame-sized result per step
+        # made this tail 4× slower at 720p.  addcmul_ keeps what its gradient needs (the gains and
+        # the images); lerp's gradient needs ``new`` as it was, so it is in place only without autograd.
+        owned = num_candidates > 1 or not full_work
         if not full_work:
             gains = maps[:, -4:]
-            new = torch.addcmul(torch.addcmul(new, gains[:, :3], luma(source)), gains[:, 3:4], source)  # + D(S)
+            new.addcmul_(gains[:, :3], luma(source)).addcmul_(gains[:, 3:4], source)  # + D(S)
         if previous is None:
             return FusionOutput(new, weights, None)
         keep = maps[:, :1]
-        return FusionOutput(torch.lerp(new, previous, keep), weights, keep)
+        in_place = owned and not torch.is_grad_enabled()
+        return FusionOutput(new.lerp_(previous, keep) if in_place else torch.lerp(new, previous, keep), weights, keep)
 
     def gate_size(self, height: int, width: int) -> tuple[int, int]:
         """The gate's grid for an output of ``height`` × ``width``: 1/gate_stride of it, rounded up,
