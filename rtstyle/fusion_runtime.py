@@ -107,8 +107,11 @@ def coarse_size(height: int, width: int, config: FusionConfig) -> tuple[int, int
 
 
 def coarse_luma(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``[N,3,h,w]`` at any resolution → its luminance ``[N,1,*size]`` on the veto's coarse grid."""
-    return luma(resize(image, size))
+    """``[N,3,h,w]`` at any resolution → its luminance ``[N,1,*size]`` on the veto's coarse grid.
+
+    Luma first: both are linear, so this is the luma of the shrunk image (to float rounding) at a
+    third of the shrinking."""
+    return resize(luma(image), size)
 
 
 def reuse_error(
