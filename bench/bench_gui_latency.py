@@ -9,8 +9,9 @@ Runs the real window offscreen (``QT_QPA_PLATFORM=offscreen`` unless set) on a s
 played in a loop at camera rate, with a random-weight bank of the preset (speed does not depend
 on the weights).  Latency is measured per displayed frame from the moment the capture thread
 received it to the moment the GUI thread hands it to the view, the same figure the window's
-readout shows.  Warm-up frames (the first ``--warmup`` seconds) are left out.  Prints one
-markdown row for bench/RESULTS.md.  Not a test: numbers depend on the machine and its load.
+readout shows.  The window opens at its default size (1320×800, a 980×748 view), so a source
+bigger than the view is stylized at the size it is shown at, as for a user.  Warm-up frames
+(the first ``--warmup`` seconds) are left out.  Prints one markdown row for bench/RESULTS.md.  Not a test: numbers depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ def measure(clip: Path, bank: Path, settings: Path, *, backend: str, device: str
     measuring = False
     dropped = window.pipeline.dropped_frames - dropped_before
     control = window.stylizer.scale_control if window.stylizer else None
-    sizes = control.summary(*size) if control else f"×{scale:g} (fixed)"
+    fed = window.styling.frame_size  # (height, width): the frames fitted to the view, when bigger than it
+    sizes = control.summary(*fed) if control else f"×{scale:g} (fixed)"
+    if fed != tuple(size):
+        sizes = f"fitted to the view at {fed[1]}x{fed[0]}; {sizes}"
     window.close()
     if len(samples) < 2:
         raise SystemExit("no stylized frames were shown; is the model far too slow for this size?")

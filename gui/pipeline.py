@@ -128,6 +128,10 @@ class LivePipeline(QObject):
     def stylizer(self) -> Stylize | None:
         return self._worker.stylizer
 
+    def set_display_size(self, size: tuple[int, int] | None) -> None:
+        """The (width, height) in screen pixels the stylized picture is shown at (see the worker)."""
+        self._worker.set_display_size(size)
+
     def set_stylizer(self, stylizer: Stylize | None) -> None:
         """Stylize with ``stylizer`` from the next frame on (None: show the source)."""
         self._worker.set_stylizer(stylizer)

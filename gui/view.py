@@ -89,15 +89,28 @@ class VideoView(QWidget):
             self._paint_hint(painter)
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        original_box, output_box = self._boxes()
+        if original_box is None:
+            self._paint_frame(painter, self._output, output_box, None)
+            return
+        self._paint_frame(painter, self._original, original_box, "Original")
+        self._paint_frame(painter, self._output, output_box, "Stylized")
+
+    def output_size(self) -> tuple[int, int]:
+        """(width, height) in screen pixels of the box the stylized picture is drawn in: no picture
+        bigger than this can show more (``devicePixelRatio`` counted, for high-DPI screens)."""
+        box = self._boxes()[1]
+        ratio = self.devicePixelRatioF()
+        return max(1, round(box.width() * ratio)), max(1, round(box.height() * ratio))
+
+    def _boxes(self) -> tuple[QRectF | None, QRectF]:
+        """Where the original (None unless side by side) and the stylized picture go."""
         area = QRectF(self.rect())
         if not self._side_by_side:
-            self._paint_frame(painter, self._output, area, None)
-            return
+            return None, area
         half = (area.width() - _GAP) / 2
-        left = QRectF(area.x(), area.y(), half, area.height())
-        right = QRectF(area.x() + half + _GAP, area.y(), half, area.height())
-        self._paint_frame(painter, self._original, left, "Original")
-        self._paint_frame(painter, self._output, right, "Stylized")
+        return (QRectF(area.x(), area.y(), half, area.height()),
+                QRectF(area.x() + half + _GAP, area.y(), half, area.height()))
 
     def _paint_frame(self, painter: QPainter, rgb: np.ndarray, box: QRectF, caption: str | None) -> None:
         image = to_qimage(rgb)

@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.outputs = OutputFiles(Path(self._saved.output_dir) if self._saved.output_dir else None)
         self.frames_shown = 0
         self._stylizing = False  # whether the latest frame shown was stylized (it has a working size)
+        self._source_size = (360, 640)  # (height, width) of the latest source frame
         self._record_started = 0.0
         self._build()
         self.styling = StyleController(self.panel, self.pipeline, self._saved, options, self)
@@ -203,11 +204,13 @@ class MainWindow(QMainWindow):
         if result is None:
             return
         self.view.show_frames(result.original, result.output)
+        self.pipeline.set_display_size(self.view.output_size())  # follows resizes and side by side
         now = time.perf_counter()
         latency = now - result.captured_at
         self.meter.add(now, latency, result.infer_s)
         self.frames_shown += 1
-        self.styling.frame_size = result.original.shape[:2]
+        self._source_size = result.original.shape[:2]
+        self.styling.frame_size = result.output.shape[:2]  # what the stylizer is given (warm-ups too)
         self._stylizing = result.stylized
         self.frameShown.emit(latency, result.infer_s, result.stylized)
 
@@ -225,13 +228,13 @@ class MainWindow(QMainWindow):
         self.readout.setText(text)
 
     def _resolution(self) -> str:
-        """The frame size and, while the model runs, the size it works at (auto moves it)."""
-        frame = self.styling.frame_size
+        """The source's size and, while the model runs, the size it works at (auto moves it; a
+        frame bigger than the view is first fitted to it)."""
         stylizer = self.stylizer
         if stylizer is None or not self._stylizing:
-            return resolution_text(frame, None, auto=False)
-        working = working_size(*frame, stylizer.working_scale, stylizer.settings.max_pixels)
-        return resolution_text(frame, working, auto=stylizer.scale_control is not None)
+            return resolution_text(self._source_size, None, auto=False)
+        working = working_size(*self.styling.frame_size, stylizer.working_scale, stylizer.settings.max_pixels)
+        return resolution_text(self._source_size, working, auto=stylizer.scale_control is not None)
 
     def _update_title(self) -> None:
         bank = self.styling.bank_path

@@ -18,7 +18,7 @@ from rtstyle.stream.slot import LatestSlot
 from rtstyle.stream.live_sources import CameraSource, LoopingFileSource, open_source
 from rtstyle.stream.spec import SourceSpec
 from rtstyle_gui.stats import FrameMeter, percentile, resolution_text
-from rtstyle.stream.newest import InferenceWorker, Result
+from rtstyle.stream.newest import InferenceWorker, Result, shrink_to_fit
 
 
 def test_slot_keeps_only_the_latest_item_and_counts_drops() -> None:
@@ -213,5 +213,63 @@ def test_worker_runs_edits_between_frames_never_during_one() -> None:
         edited.clear()
         worker.between_frames(edit)  # no frames coming: it runs all the same
         assert edited.wait(10)
+    finally:
+        worker.stop()
+
+
+def test_shrink_to_fit_keeps_the_aspect_and_never_enlarges() -> None:
+    frame = np.random.default_rng(0).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    assert shrink_to_fit(frame, (980, 748)).shape == (551, 980, 3)  # width-bound
+    assert shrink_to_fit(frame, (1600, 450)).shape == (450, 800, 3)  # height-bound
+    assert shrink_to_fit(frame, (1280, 720)) is frame and shrink_to_fit(frame, (4000, 3000)) is frame
+    assert shrink_to_fit(frame, None) is frame
+    flat = np.full((720, 1280, 3), 77, np.uint8)
+    assert (shrink_to_fit(flat, (320, 180)) == 77).all()  # area-averaged: a flat frame stays flat
+
+
+def test_worker_stylizes_at_the_display_size_but_sinks_get_the_full_frame() -> None:
+    """A frame bigger than the view is fitted to it before stylizing; while a recorder or virtual
+    camera takes the output, the stylizer gets the source's full size."""
+    frames: LatestSlot[Captured] = LatestSlot()
+    results: LatestSlot[Result] = LatestSlot()
+    worker = InferenceWorker(frames, results, notify=lambda: None, on_error=lambda exc: None)
+    sizes: list[tuple[int, int]] = []
+
+    class SizeStylizer:
+        def __call__(self, rgb: np.ndarray) -> np.ndarray:
+            sizes.append(rgb.shape[:2])
+            return rgb
+
+        def reset(self) -> None:
+            pass
+
+    class Sink:
+        def __init__(self) -> None:
+            self.shapes: list[tuple[int, ...]] = []
+
+        def submit(self, rgb: np.ndarray, captured_at: float) -> None:
+            self.shapes.append(rgb.shape)
+
+    def process() -> Result:
+        frames.put(Captured(np.zeros((360, 640, 3), np.uint8), time.perf_counter(), 0, 0))
+        result = results.take(timeout=10)
+        assert result is not None
+        return result
+
+    worker.set_stylizer(SizeStylizer())
+    worker.start()
+    try:
+        assert process().output.shape == (360, 640, 3)  # no display size yet: the frame as it is
+        worker.set_display_size((320, 240))
+        result = process()
+        assert sizes[-1] == (180, 320) and result.output.shape == (180, 320, 3)
+        assert result.original.shape == (360, 640, 3)  # the source is shown as it came
+        sink = Sink()
+        worker.add_sink(sink)
+        process()
+        assert sizes[-1] == (360, 640) and sink.shapes == [(360, 640, 3)]  # a recording keeps the full size
+        worker.remove_sink(sink)
+        process()
+        assert sizes[-1] == (180, 320)
     finally:
         worker.stop()

@@ -131,6 +131,32 @@ def test_side_by_side_and_fullscreen(qtbot, open_window) -> None:
     assert not window.isFullScreen() and window.panel.isVisible()
 
 
+def test_a_frame_bigger_than_the_view_is_stylized_at_the_size_shown(qtbot, open_window, gui_env) -> None:
+    """Pixels the screen cannot show are not stylized: a 1280×720 source in a smaller view comes
+    out at the view's size (half of it side by side), while the readout still names the source."""
+    from rtstyle.video.sample import make_sample_clip
+
+    clip = make_sample_clip(gui_env.outputs.parent / "big.mp4", seconds=1.0, width=1280, height=720, fps=12,
+                            audio=False)
+    window = open_window(source=str(clip))
+    window.resize(900, 560)
+    qtbot.waitUntil(lambda: window.frames_shown >= 3, timeout=TIMEOUT_MS)
+    box = window.view.output_size()
+    assert box[0] < 1280 and box[1] < 720
+
+    def fitted(box: tuple[int, int]) -> bool:
+        height, width = window.view.output.shape[:2]
+        return window.view.original.shape[:2] == (720, 1280) and width <= box[0] and height <= box[1] and (
+            width == box[0] or height == box[1])
+
+    qtbot.waitUntil(lambda: fitted(window.view.output_size()), timeout=TIMEOUT_MS)
+    assert window._resolution().startswith("1280×720")
+    window.toolbar.side_by_side.trigger()
+    half = window.view.output_size()
+    assert half[0] < box[0]
+    qtbot.waitUntil(lambda: fitted(half), timeout=TIMEOUT_MS)
+
+
 def test_fit_keeps_the_aspect_ratio() -> None:
     assert fit(QSize(64, 48), QRectF(0, 0, 200, 100)) == QRectF(100 / 3, 0, 400 / 3, 100)
     assert fit(QSize(160, 90), QRectF(0, 0, 160, 180)) == QRectF(0, 45, 160, 90)
