@@ -7,8 +7,9 @@ while a worker thread stylizes, and the change applies on the next frame.
 
 The generator runs through a backend (:mod:`rtstyle.backends`: torch, ONNX Runtime, TensorRT),
 which knows it only through the :class:`~rtstyle.models.registry.Generator` interface;
-pre- and post-processing stay here in torch, so every backend shares them.  When the style bank
-carries a fusion network F (:mod:`rtstyle.models.fusion`), F runs here in torch after the
+pre- and post-processing stay here (torch, with OpenCV for the uint8 ends on the CPU), so every
+backend shares them.  When the style bank carries a fusion network F
+(:mod:`rtstyle.models.fusion`), F runs here in torch after the
 generator — once per frame, in order, because each frame reuses the previous one — fusing the
 generator output(s) at the working resolution with the full-resolution source and the previous
 frame; it also puts each style of a regional layout (:mod:`rtstyle.regions`) in its region.
