@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import sys
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -45,10 +47,10 @@ def moving_scene(width: int, height: int) -> list[np.ndarray]:
             for i in range(SCENE_FRAMES)]
 
 
-def frame_caller(stylizer: Stylizer, frames: list[np.ndarray]):  # noqa: ANN201 - a closure for the timer
+def frame_caller(stylizer: Stylizer, frames: list[np.ndarray]) -> Callable[[], np.ndarray]:
     """A call that stylizes the next frame of ``frames`` (round and round)."""
-    position = iter(range(10**9))
-    return lambda: stylizer(frames[next(position) % len(frames)])
+    scene = itertools.cycle(frames)
+    return lambda: stylizer(next(scene))
 
 
 def make_stylizer(bank_path: str, backend: str, scale: float, fusion: bool) -> Stylizer:
