@@ -76,3 +76,29 @@ def load_checkpoint(trainer: Trainer, path: Path, fusion: FusionTrainer | None =
     trainer.reseed_data()
     logger.info("resumed from %s at step %d", path, trainer.step)
     return dict(state.get("extra") or {})
+
+
+def start_from_bank(
+    trainer: Trainer, path: Path, style_digests: list[str], fusion: FusionTrainer | None = None
+) -> dict[str, Any]:
+    """Fine-tuning: copy a style bank's generator (and F, when both have one) into a fresh run.
+
+    The bank must have been trained on the same paintings in the same order (``style_digests``:
+    the run's painting files' sha256), or its stored style vectors would paint the wrong styles.
+    The discriminator starts fresh.  Returns what the bank's provenance records (for the new one).
+    """
+    from rtstyle.stylefile import load_style_bank  # the runtime's loader: safetensors, never pickle
+
+    bank = load_style_bank(path)
+    stored = [style.get("sha256", "") for style in bank.training.get("data", {}).get("styles", [])]
+    if stored != style_digests:
+        raise InputError(f"--init {path}: its styles were not trained on these paintings, in this order")
+    try:
+        trainer.generator.load_state_dict(bank.state_dict)
+        if fusion is not None and bank.has_fusion:
+            fusion.fusion.load_state_dict(bank.fusion_state)
+    except RuntimeError as exc:
+        raise InputError(f"--init {path}: its networks do not match this run's ({str(exc).splitlines()[0]})") from None
+    logger.info("starting from %s (trained %d steps)", path, int(bank.training.get("steps", 0)))
+    return {"file": Path(path).name, "steps": int(bank.training.get("steps", 0)),
+            "wall_time_s": float(bank.training.get("wall_time_s", 0.0))}

@@ -68,7 +68,9 @@ class TrainConfig:
     d_downsamples: int = option(3, "stride-2 layers per discriminator scale (sets the patch size)")
     # Schedule
     steps: int = option(2000, "generator training steps (see --minutes for a wall-time bound)")
-    warmup_steps: int = option(150, "first steps train G towards the identity (reconstruction + PatchNCE)")
+    warmup_steps: int = option(
+        150, "first steps train G towards the identity (reconstruction + PatchNCE); none with --init"
+    )
     batch_size: int = option(4, "images per step (per process under torchrun)")
     lr_g: float = option(1e-3, "generator learning rate (Adam)")
     lr_d: float = option(1e-3, "discriminator learning rate (Adam)")
@@ -76,6 +78,10 @@ class TrainConfig:
     beta1: float = option(0.5, "Adam beta1 for both networks")
     beta2: float = option(0.99, "Adam beta2 for both networks")
     seed: int = option(0, "random seed")
+    init: str = option(
+        "", "fine-tune: start G (and F) from this style bank, trained on the same paintings in the same order",
+        metavar="BANK",
+    )
     # Losses
     # Translation only, and a fast D: with cutout on 128-px patches and lr_d 4e-4 the outputs
     # stayed colour filters (D's hinge loss ≈ 1.9, near chance); without cutout and with lr_d 1e-3
@@ -85,7 +91,7 @@ class TrainConfig:
     w_cls: float = option(1.0, "weight of the discriminator's style-classification loss")
     w_nce: float = option(0.0, "weight of the PatchNCE content loss (the feature content loss replaces it)")
     w_struct: float = option(0.5, "weight of the luminance structure (SSIM structure term) content loss")
-    w_swd: float = option(1.0, "weight of the sliced Wasserstein patch style loss")
+    w_swd: float = option(5.0, "weight of the sliced Wasserstein loss on band-pass patches (the strokes' texture)")
     w_temporal: float = option(1.0, "weight of the synthetic-motion temporal consistency loss")
     w_scale: float = option(
         0.0, "weight of scale consistency: G on the ½-size image vs G's output shrunk (strokes that survive --scale 0.5)"
@@ -98,9 +104,9 @@ class TrainConfig:
     )
     nce_patches: int = option(256, "locations sampled per layer for PatchNCE")
     nce_temperature: float = option(0.07, "PatchNCE temperature")
-    swd_patch: int = option(5, "patch side for the sliced Wasserstein loss")
+    swd_patch: int = option(7, "patch side for the sliced Wasserstein loss")
     swd_directions: int = option(64, "random projections used per step (of 2x as many fixed ones)")
-    swd_levels: int = option(3, "pyramid levels for the sliced Wasserstein loss")
+    swd_levels: int = option(3, "Laplacian pyramid levels (bands) for the sliced Wasserstein loss")
     swd_points: int = option(1024, "patches per image and level sampled for the sliced Wasserstein loss")
     motion_translate: float = option(0.04, "synthetic motion: max shift (fraction of side)")
     motion_rotate: float = option(2.0, "synthetic motion: max rotation (degrees)")

@@ -24,7 +24,7 @@ from rtstyle.benchmark import machine_description
 from rtstyle.errors import InputError
 from rtstyle.stylefile import StyleBank, StyleInfo, make_thumbnail, save_style_bank
 from rtstyle.video.images import read_image
-from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint, start_from_bank
 from training.config import TrainConfig
 from training.data import DataReport, expand_paths, load_content, load_style
 from training.distributed import init_distributed, resolve_device, shutdown
@@ -89,6 +89,9 @@ class Run:
         self.extra: dict[str, Any] = {"history": [], "wall_time_s": 0.0, "cpu_time_s": 0.0}
         if resume:
             self.extra.update(load_checkpoint(self.trainer, run_dir / CHECKPOINT_NAME, self.fusion))
+        elif config.init:
+            digests = [_file_digest(p) for p in config.style]
+            self.extra["init"] = start_from_bank(self.trainer, Path(config.init), digests, self.fusion)
         if self.dist.is_main:  # on resume too: the file then records the extended --steps
             config.save(run_dir / "config.json")
         self.reporter = Reporter(run_dir, self.extra["history"]) if self.dist.is_main else None
@@ -195,6 +198,7 @@ class Run:
                 "skipped_files": len(report.skipped),
             },
             "steps": self.trainer.step,
+            "init": self.extra.get("init", {}),
             "feature_net": self.config.feature_net,
             "teacher": TEACHER_LICENCE if self.config.feature_net == "magenta" and self.config.w_teacher else "",
             "wall_time_s": round(float(self.extra["wall_time_s"]), 1),

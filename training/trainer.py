@@ -154,7 +154,7 @@ class Trainer:
         training, and ``own_weight`` scales G's own terms (the α of α·L_G + β·L_F + γ·L_T).
         """
         batch = batch or self.sample_batch()
-        warmup = self.step < self.config.warmup_steps
+        warmup = self.step < self.config.warmup_steps and not self.config.init  # a bank already paints
         self._set_learning_rates()
         weights = self.style_weights(batch.styles)
         with torch.no_grad(), self.autocast():

@@ -78,6 +78,21 @@ def test_the_student_moves_towards_the_teacher() -> None:
     assert last < first
 
 
+def test_the_texture_term_asks_for_the_teachers_strokes_wherever_they_fall() -> None:
+    pool = StylePool(np.random.default_rng(0).normal(size=(1, 100)).astype(np.float32), ["a"])
+    pairs = AnyStylePairs.build(ShiftingTeacher(), [photo(0, 100, 100)], pool, per_crop=1, mix_fraction=0.0, seed=0)
+    config = replace(tiny_bank(1, style_dim=100).config, num_styles=1)
+    trainer = AnyStyleTrainer(student_generator(config, None), pairs, size=64, batch_size=2, lr=3e-3, steps=1)
+    strokes = (torch.rand(2, 1, 128, 128, generator=torch.Generator().manual_seed(0)) > 0.5).float().expand(2, 3, 128, 128)
+    target = 0.3 + 0.4 * strokes
+    moved = torch.roll(target, shifts=(9, 13), dims=(-2, -1))  # the same strokes, elsewhere
+    blurred = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(target, (2, 2, 2, 2), mode="reflect"), 5, 1)
+    assert trainer._texture(target, target).item() < 0.02
+    assert trainer._texture(moved, target).item() < 0.02
+    assert trainer._texture(blurred, target).item() > 0.3
+    assert trainer.train_step()["texture"] >= 0.0  # and the step reports it
+
+
 def test_the_command_writes_an_any_style_bank_with_the_carried_styles(tmp_path: Path) -> None:
     from training.train_any_style import main
 

@@ -8,7 +8,10 @@ import pytest
 import torch
 
 from rtstyle.errors import InputError
-from training.features import _VGG_LAYOUTS, PatchProjector, load_vgg
+import torch.nn.functional as F
+
+from training import losses
+from training.features import _VGG_LAYOUTS, PatchProjector, laplacian_bands, load_vgg
 
 
 def _torchvision_like_vgg16(path: Path) -> Path:
@@ -58,3 +61,28 @@ def test_patch_projector_uses_unit_directions_and_stops_at_small_levels() -> Non
     tables = projector.target_quantiles(torch.rand(1, 3, 64, 64), num_quantiles=100)
     assert tables[0].shape == (8, 100) and bool((tables[0].diff(dim=1) >= 0).all())
     assert torch.equal(PatchProjector(5, 8, 4, seed=3).weight, projector.weight)  # seeded: reproducible
+
+
+def test_laplacian_bands_add_back_up_to_the_image() -> None:
+    x = torch.rand(2, 3, 40, 36)
+    bands = laplacian_bands(x, levels=3)
+    assert [tuple(b.shape[-2:]) for b in bands] == [(40, 36), (20, 18), (10, 9)]
+    rebuilt = bands[-1]
+    for band in reversed(bands[:-1]):  # each band is what the blurred half-size level lacks
+        rebuilt = band + F.interpolate(rebuilt, size=band.shape[-2:], mode="bilinear", align_corners=False)
+    assert torch.allclose(rebuilt, x, atol=1e-5)
+    assert abs(bands[0].mean().item()) < 0.02  # band-pass: no colour left in the fine band
+
+
+def test_band_pass_patches_tell_a_painting_from_its_smoothed_copy() -> None:
+    # Fine strokes on a colour gradient; the smoothed copy keeps the gradient (the palette) only.
+    gradient = torch.linspace(0, 1, 64).view(1, 1, 1, 64).expand(1, 3, 64, 64)
+    strokes = (torch.rand(1, 1, 64, 64) > 0.5).float().expand(1, 3, 64, 64)
+    painting = 0.7 * gradient + 0.3 * strokes
+    smoothed = F.avg_pool2d(F.pad(painting, (3, 3, 3, 3), mode="reflect"), 7, stride=1)
+    projector = PatchProjector(patch_size=5, num_directions=32, levels=3, seed=1)
+    tables = projector.target_quantiles(painting, num_quantiles=512)
+    itself = losses.sliced_wasserstein_loss(projector(painting), tables).item()
+    fine_only = losses.sliced_wasserstein_loss(projector(smoothed)[:1], tables[:1]).item()
+    assert itself < 0.01
+    assert fine_only > 0.5  # the fine band alone sees the strokes are gone

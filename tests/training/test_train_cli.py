@@ -108,6 +108,36 @@ def test_train_writes_a_style_bank_the_runtime_loads_and_resume_continues(datase
     assert "wrote" in capsys.readouterr().out
 
 
+def test_init_fine_tunes_a_bank_of_the_same_paintings_and_refuses_any_other(dataset: dict[str, Path], capsys) -> None:
+    from training.loop import Run
+
+    first, runs = dataset["root"] / "first.safetensors", dataset["root"] / "runs"
+    paintings = [str(dataset["stripes"]), str(dataset["dots"])]
+    common = ["--content", str(dataset["content"]), "--run-dir", str(runs), *TINY, "--w-teacher", "0"]
+    assert main(["--style", *paintings, "--out", str(first), "--steps", "2", *common]) == 0
+    trained = load_style_bank(first).state_dict
+
+    config = TrainConfig(
+        style=paintings, content=[str(dataset["content"])], out=str(dataset["root"] / "tuned.safetensors"),
+        init=str(first), size=32, style_size=48, batch_size=2, d_channels=8, swd_levels=2, swd_directions=8,
+        swd_points=256, sample_size=32, steps=2, warmup_steps=1, w_teacher=0.0,
+    )
+    run_dir = dataset["root"] / "tuned-run"
+    run_dir.mkdir()
+    run = Run(config, run_dir, "test")
+    started = run.trainer.generator.state_dict()
+    assert all(torch.equal(started[k], trained[k]) for k in trained)
+    scalars = run.trainer.train_step()
+    assert "g_rec" not in scalars and "g_swd" in scalars  # no warm-up towards the identity: it already paints
+    tuned = load_style_bank(run.train())
+    assert tuned.training["init"] == {"file": first.name, "steps": 2, "wall_time_s": load_style_bank(first).training["wall_time_s"]}
+
+    # The same paintings in another order would swap the styles' stored vectors: refused in one line.
+    swapped = ["--style", *reversed(paintings), "--out", str(dataset["root"] / "x.safetensors"), "--init", str(first)]
+    assert main([*swapped, "--steps", "1", *common]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"error: --init {first}: its styles were not trained")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
