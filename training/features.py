@@ -62,9 +62,10 @@ class PatchProjector(nn.Module):
     Band-pass, not a Gaussian pyramid: a brush stroke is fine-scale structure, and in raw pixel
     patches the slowly varying colour dominates every projection, so matching them matched the
     palette and left strokes as a faint regular weave.  Measured on the bundled Starry Night
-    (G fine-tuned 120 steps with the teacher and feature terms, texture distance to the painting
-    on ``shared/data/content``): 0.172 → 0.136 with band-pass patches at weight 5, → 0.209 with
-    the Gaussian pyramid's at weight 1 (the peer: 0.150; bench/RESULTS.md, fourth session).
+    (G fine-tuned 120 steps with the feature terms but no teacher, texture distance to the
+    painting on ``shared/data/content``): 0.172 → 0.109 with band-pass patches added, → 0.191
+    with the Gaussian pyramid's alone; with the teacher term, band-pass patches at weight 5 gave
+    0.136 (the peer: 0.150; bench/RESULTS.md, fourth session).
     """
 
     def __init__(self, patch_size: int = 7, num_directions: int = 128, levels: int = 3, seed: int = 0) -> None:
