@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +113,14 @@ def test_convert_with_scale_auto_keeps_every_frame_and_says_which_sizes(
     err = capsys.readouterr().err
     assert code == 0, err
     assert "wrote" in err and "24 frames" in err
-    assert "working resolutions (to hold 1000 fps): 64x48 for " in err and "16x12 for " in err
+    # Where it settles depends on how fast this machine paints a 64x48 frame; that it starts at
+    # full size, steps down, and accounts for every frame does not.
+    report = re.search(r"working resolutions \(to hold 1000 fps\): (.*)", err)
+    assert report is not None, err
+    used = dict(re.findall(r"(\d+x\d+) for (\d+) frames?", report.group(1)))
+    assert next(iter(used)) == "64x48" and len(used) >= 2
+    assert set(used) <= {"64x48", "48x36", "32x24", "24x18", "16x12"}
+    assert sum(int(count) for count in used.values()) == 24
 
 
 @pytest.mark.parametrize("command", [["image", "a.png", "b.png", "--scale", "auto"],
