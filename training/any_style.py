@@ -263,13 +263,10 @@ class AnyStyleTrainer:
     def _texture(self, stylized: torch.Tensor, target: torch.Tensor, points: int = 1024) -> torch.Tensor:
         """Sliced Wasserstein distance of each output's band-pass patches to its own target's, on
         half of the projector's directions and ``points`` random patches per band (as the bank's
-        painting term: sorting every patch would cost more than the rest of the step)."""
-        directions = torch.randperm(self.projector.num_directions, device=self.device)[: self.projector.num_directions // 2]
+        painting term)."""
+        directions, projections = self.projector.sampled(stylized, self.projector.num_directions // 2, points)
         with torch.no_grad():
             tables = [p.sort(dim=-1).values for p in self.projector(target, directions)]  # [N,K,P] per band
-        projections = [
-            p[..., torch.randperm(p.shape[-1], device=p.device)[:points]] for p in self.projector(stylized, directions)
-        ]
         return losses.sliced_wasserstein_loss(projections, tables)
 
     def fit_steps_to(self, minutes: float, started: float, first_step: int = 0) -> None:

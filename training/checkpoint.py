@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from rtstyle.errors import InputError
+from rtstyle.stylefile import load_style_bank
 from training.trainer import Trainer
 
 if TYPE_CHECKING:
@@ -87,9 +88,7 @@ def start_from_bank(
     the run's painting files' sha256), or its stored style vectors would paint the wrong styles.
     The discriminator starts fresh.  Returns what the bank's provenance records (for the new one).
     """
-    from rtstyle.stylefile import load_style_bank  # the runtime's loader: safetensors, never pickle
-
-    bank = load_style_bank(path)
+    bank = load_style_bank(path)  # the runtime's loader: safetensors, never pickle
     stored = [style.get("sha256", "") for style in bank.training.get("data", {}).get("styles", [])]
     if stored != style_digests:
         raise InputError(f"--init {path}: its styles were not trained on these paintings, in this order")

@@ -288,15 +288,8 @@ class Trainer:
 
     def _swd(self, stylized: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
         """Sliced Wasserstein loss against each image's own painting, on a random half of the directions."""
-        directions = torch.randperm(self.projector.num_directions, device=self.device)[: self.config.swd_directions]
-        projections = self.projector(stylized.float(), directions)
-        # A random subset of the patches estimates the same 1-D distributions; sorting all of
-        # them was a third of a CPU step.
-        limit = self.config.swd_points
-        projections = [
-            p[..., torch.randperm(p.shape[-1], device=p.device)[:limit]] if p.shape[-1] > limit else p
-            for p in projections
-        ]
+        directions, projections = self.projector.sampled(stylized.float(), self.config.swd_directions,
+                                                         self.config.swd_points)
         targets = [
             torch.stack([self.swd_targets[int(s)][level][directions] for s in styles])
             for level in range(len(projections))

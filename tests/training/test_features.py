@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from rtstyle.errors import InputError
 import torch.nn.functional as F
 
+from rtstyle.errors import InputError
 from training import losses
 from training.features import _VGG_LAYOUTS, PatchProjector, laplacian_bands, load_vgg
 
