@@ -22,12 +22,14 @@ import torch
 
 from rtstyle.benchmark import machine_description
 from rtstyle.errors import InputError
-from rtstyle.stylefile import StyleBank, StyleInfo, make_thumbnail, save_style_bank
+from rtstyle.models.fusion import FusionNet
+from rtstyle.stylefile import StyleBank, StyleInfo, load_style_bank, make_thumbnail, save_style_bank
 from rtstyle.video.images import read_image
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint, start_from_bank
 from training.config import TrainConfig
+from training.content_floor import hold_content_floor
 from training.data import DataReport, expand_paths, load_content, load_style
-from training.distributed import init_distributed, resolve_device, shutdown
+from training.distributed import broadcast_parameters, init_distributed, resolve_device, shutdown
 from training.fusion_data import load_video_pairs
 from training.fusion_trainer import FusionTrainer
 from training.report import Reporter, sample_sheet, write_png
@@ -78,6 +80,7 @@ class Run:
             min_side=config.size // 2,
         )
         self.samples = _sample_contents(config, content)
+        self.content = content
         self.started = time.monotonic()
         self.trainer = Trainer(
             config, self.paintings, content, self.device, self.dist, self._teacher_pairs(config, content)
@@ -87,18 +90,24 @@ class Run:
             pairs = load_video_pairs(config.content, config.video_pairs, config.max_content_side)
             self.fusion = FusionTrainer(self.trainer, content, pairs)
         self.extra: dict[str, Any] = {"history": [], "wall_time_s": 0.0, "cpu_time_s": 0.0}
+        #: F of the --init bank, kept as it is when this run trains no F of its own.
+        self.kept_fusion: FusionNet | None = None
         if resume:
             self.extra.update(load_checkpoint(self.trainer, run_dir / CHECKPOINT_NAME, self.fusion))
         elif config.init:
             digests = [_file_digest(p) for p in config.style]
             self.extra["init"] = start_from_bank(self.trainer, Path(config.init), digests, self.fusion)
+        if config.init and self.fusion is None:
+            init_bank = load_style_bank(config.init)
+            self.kept_fusion = init_bank.build_fusion() if init_bank.has_fusion else None
         if self.dist.is_main:  # on resume too: the file then records the extended --steps
             config.save(run_dir / "config.json")
         self.reporter = Reporter(run_dir, self.extra["history"]) if self.dist.is_main else None
 
     def _teacher_pairs(self, config: TrainConfig, content: list[np.ndarray]) -> TeacherPairs | None:
-        """The teacher's paintings of one crop per content image in every style (cached in the run dir)."""
-        if config.feature_net != "magenta" or not config.w_teacher:
+        """The teacher's paintings of one crop per content image in every style (cached in the run dir);
+        none when the run has no generator steps (``--init`` with ``--steps 0``) to use them."""
+        if config.feature_net != "magenta" or not config.w_teacher or not config.steps:
             return None
         teacher = MagentaTeacher(config.threads)
         vectors = [teacher.style_vector(read_image(Path(p))) for p in config.style]
@@ -128,6 +137,8 @@ class Run:
         first_step = trainer.step
         try:
             while trainer.step < cfg.total_steps:
+                if trainer.step >= cfg.steps:
+                    self.hold_content_floor()  # the generator stage is over: before F learns from it
                 scalars = self._step()
                 step = trainer.step
                 if step % 20 == 0:
@@ -145,6 +156,7 @@ class Run:
                     self.write_samples(step)
                 if step % cfg.checkpoint_every == 0 or last:
                     self.checkpoint()
+            self.hold_content_floor()  # a run without an F stage
             return self.export() if self.reporter is not None else Path(cfg.out)
         except KeyboardInterrupt:
             if self.reporter is not None:  # keep the steps since the last checkpoint for --resume
@@ -162,6 +174,16 @@ class Run:
             return self.trainer.train_step()
         assert self.fusion is not None
         return self.fusion.step(joint=step >= cfg.steps + cfg.fusion_steps)
+
+    def hold_content_floor(self) -> None:
+        """Once per run, when the generator stage ends: refine the vectors of styles that lose the
+        photo (:mod:`training.content_floor`); recorded in ``extra``, so a resumed run does not redo it."""
+        if "content_floor" in self.extra or not self.config.content_floor:
+            return
+        results = hold_content_floor(self.trainer, self.content, self.names, self.config.content_floor,
+                                     self.config.seed)
+        broadcast_parameters([self.trainer.generator], self.dist)  # every rank paints with rank 0's vectors
+        self.extra["content_floor"] = [r.to_dict() for r in results]
 
     def checkpoint(self) -> None:
         assert self.reporter is not None
@@ -199,6 +221,7 @@ class Run:
             },
             "steps": self.trainer.step,
             "init": self.extra.get("init", {}),
+            "content_floor": self.extra.get("content_floor", []),
             "feature_net": self.config.feature_net,
             "teacher": TEACHER_LICENCE if self.config.feature_net == "magenta" and self.config.w_teacher else "",
             "wall_time_s": round(float(self.extra["wall_time_s"]), 1),
@@ -224,6 +247,8 @@ class Run:
         )
         if self.fusion is not None and self.trainer.step > self.config.steps:
             bank = bank.with_fusion(self.fusion.fusion)
+        elif self.kept_fusion is not None:
+            bank = bank.with_fusion(self.kept_fusion)
         path = save_style_bank(bank, self.config.out)
         logger.info("wrote %s (%d styles)", path, len(styles))
         return path

@@ -262,7 +262,7 @@ class Trainer:
             "cls": (cfg.w_cls, losses.style_classification_loss(fake_out.style_logits.float(), batch.styles)),
         }
         if cfg.w_swd:
-            terms["swd"] = (cfg.w_swd, self._swd(stylized, batch.styles))
+            terms["swd"] = (cfg.w_swd, self.style_swd(stylized, batch.styles))
         restyle = lambda image: self.generator(image, weights)  # noqa: E731
         if cfg.w_temporal:
             theta = losses.random_affine(
@@ -286,7 +286,7 @@ class Trainer:
             terms.update({name: (weights_of[name], value) for name, value in found.items()})
         return terms
 
-    def _swd(self, stylized: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+    def style_swd(self, stylized: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
         """Sliced Wasserstein loss against each image's own painting, on a random half of the directions."""
         directions, projections = self.projector.sampled(stylized.float(), self.config.swd_directions,
                                                          self.config.swd_points)
