@@ -74,8 +74,7 @@ def hold_content_floor(trainer: Trainer, photos: list[np.ndarray], names: list[s
     Changes ``trainer.generator.style_vectors`` in place; returns one result per style (empty for
     a one-hot bank).
     """
-    generator = trainer.generator
-    if not generator.config.style_dim:
+    if not trainer.generator.config.style_dim:
         logger.info("content floor: the bank has no style vectors to refine (one-hot styles); not applied")
         return []
     measured = _measurement_set(photos, trainer.device)
@@ -83,9 +82,15 @@ def hold_content_floor(trainer: Trainer, photos: list[np.ndarray], names: list[s
     for index, name in enumerate(names):
         before = style_ssim(trainer, index, measured)
         after, rounds = before, 0
+        vectors = trainer.generator.style_vectors
         while after < floor and rounds < MAX_ROUNDS:
+            kept = vectors[index].clone()
             _refine_vector(trainer, index, photos, FIRST_STRUCTURE_WEIGHT * 2**rounds, seed + rounds)
             previous, after, rounds = after, style_ssim(trainer, index, measured), rounds + 1
+            if after < previous:  # a round that lost ground is undone
+                with torch.no_grad():
+                    vectors[index] = kept
+                after = previous
             if after < previous + MIN_GAIN:
                 break
         if rounds:
