@@ -15,12 +15,18 @@ transformer (the teacher, :mod:`training.teacher`) on many styles at once:
   random vectors of the pool, a quarter of them a mix of two (so mixing in vector space, which
   the runtime does, is trained too);
 * **the objective**: the teacher term (L1 + predictor features), the style-vector term
-  (predictor(G(x, v)) ≈ v) and the feature content term of :mod:`training.perceptual`, and a
-  **texture term**: the sliced Wasserstein distance between the band-pass patches of G(x, v) and
-  of the teacher's painting of the same crop (:class:`training.features.PatchProjector`).  The
-  paired L1 alone is met best by the average of every stroke the teacher could have put there,
-  which is a blur; matching the distribution of its patches, not their positions, asks for
-  strokes as sharp as the teacher's wherever they fall.
+  (predictor(G(x, v)) ≈ v) and the feature content term of :mod:`training.perceptual`, and two
+  **texture terms**, sliced Wasserstein distances between the band-pass patches of G(x, v)
+  (:class:`training.features.PatchProjector`) and those of
+
+  - the teacher's painting of the same crop: the paired L1 alone is met best by the average of
+    every stroke the teacher could have put there, which is a blur; matching the distribution
+    of its patches, not their positions, asks for strokes as sharp as the teacher's wherever
+    they fall;
+  - the style picture itself (for a mix of two, the 1-D Wasserstein barycentre of the two, whose
+    quantile function is the mix of theirs): the teacher paints each picture only so closely,
+    and the bundled bank got closer to its paintings than the teacher only once its own patch
+    term read the painting.
 
 Paintings can be held out of the pool to measure how the student does on pictures it never saw.
 """
@@ -49,6 +55,11 @@ logger = logging.getLogger(__name__)
 
 BUILTIN_STYLES = 26  # styles of the peer package's multistyle26 network
 _PAIRS_CACHE = "any_style_pairs.npz"
+#: Quantiles kept of each pool picture's patch projections, per band and direction: enough for the
+#: 1,024 patches a step samples, and ~330 pictures × 3 bands × 128 directions stay ~65 MB (float16).
+PICTURE_QUANTILES = 256
+#: Longer side a pool picture's patches are read at (the evaluation's, bench/versus_peer.py).
+PICTURE_SIDE = 512
 
 
 @dataclass(frozen=True)
@@ -62,10 +73,20 @@ class PoolSizes:
 
 @dataclass
 class StylePool:
-    """Style vectors ``[K,D]`` and where each came from (for the run's record)."""
+    """Style vectors ``[K,D]``, where each came from (for the run's record), and each picture's
+    band-pass patch quantiles ``[K,L,directions,Q]`` (float16; None: no picture texture term)."""
 
     vectors: np.ndarray
     labels: list[str]
+    tables: np.ndarray | None = None
+
+
+def picture_tables(projector: PatchProjector, picture: np.ndarray) -> np.ndarray:
+    """``[L,directions,Q]`` float16: the quantiles of a picture's band-pass patch projections at
+    :data:`PICTURE_SIDE`, what the picture texture term compares G's patches with."""
+    image = torch.from_numpy(np.ascontiguousarray(_shrink(picture, PICTURE_SIDE))).permute(2, 0, 1)[None].float() / 255.0
+    tables = projector.target_quantiles(image.to(projector.weight.device), PICTURE_QUANTILES)
+    return np.stack([t.cpu().numpy() for t in tables]).astype(np.float16)
 
 
 def painting_variant(painting: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -119,13 +140,17 @@ def build_style_pool(
     sizes: PoolSizes,
     rng: np.random.Generator,
     builtin: BuiltinStyles | None = None,
+    projector: PatchProjector | None = None,
 ) -> StylePool:
-    """Style vectors of every painting and its variants, photographs, and built-in renderings."""
-    vectors, labels = [], []
+    """Style vectors of every painting and its variants, photographs, and built-in renderings (and,
+    with ``projector``, each picture's patch quantiles)."""
+    vectors, labels, tables = [], [], []
 
     def add(picture: np.ndarray, label: str) -> None:
         vectors.append(teacher.style_vector(np.ascontiguousarray(picture)))
         labels.append(label)
+        if projector is not None:
+            tables.append(picture_tables(projector, picture))
 
     for name, painting in paintings.items():
         add(painting, f"painting:{name}")
@@ -143,16 +168,18 @@ def build_style_pool(
             photo = _shrink(photos[int(rng.integers(0, len(photos)))], 384)
             add(builtin.render(photo, weights), f"builtin:{int(first)}" + (f"+{int(second)}" if weights[second] else ""))
     logger.info("style pool: %d vectors (%d paintings)", len(vectors), len(paintings))
-    return StylePool(np.stack(vectors).astype(np.float32), labels)
+    return StylePool(np.stack(vectors).astype(np.float32), labels, np.stack(tables) if tables else None)
 
 
 class AnyStylePairs:
     """Content crops ``[M,384,384,3]``, teacher targets ``[P,384,384,3]``, and per target its crop
-    index ``[P]`` and style vector ``[P,D]``."""
+    index ``[P]``, style vector ``[P,D]``, the two pool entries it mixes ``[P,2]`` (the same one
+    twice when it is not a mix) and the first one's share ``[P]``."""
 
     def __init__(self, crops: np.ndarray, targets: np.ndarray, crop_of: np.ndarray, vectors: np.ndarray,
-                 seed: int) -> None:
+                 sources: np.ndarray, shares: np.ndarray, seed: int) -> None:
         self.crops, self.targets, self.crop_of, self.vectors = crops, targets, crop_of, vectors
+        self.sources, self.shares = sources, shares
         self.rng = np.random.default_rng(seed)
 
     @classmethod
@@ -171,34 +198,41 @@ class AnyStylePairs:
         cache = cache_dir / _PAIRS_CACHE if cache_dir is not None else None
         if cache is not None and cache.is_file():
             with np.load(cache) as stored:
-                if len(stored["crops"]) == len(content) and len(stored["targets"]) == len(content) * per_crop:
+                fits = len(stored["crops"]) == len(content) and len(stored["targets"]) == len(content) * per_crop
+                if fits and "sources" in stored:  # a cache from before the picture texture term is made again
                     logger.info("any-style pairs: reusing %s", cache)
-                    return cls(stored["crops"], stored["targets"], stored["crop_of"], stored["vectors"], seed)
+                    return cls(*(stored[k] for k in ("crops", "targets", "crop_of", "vectors", "sources", "shares")),
+                               seed)
         rng = np.random.default_rng(seed)
         sampler = ContentSampler(content, TEACHER_SIZE, (0.2, 1.0), seed)
         crops = np.stack([sampler.crop(image) for image in content])
         crop_of = np.repeat(np.arange(len(crops)), per_crop)
-        vectors = pool.vectors[rng.integers(0, len(pool.vectors), len(crop_of))]
+        first = rng.integers(0, len(pool.vectors), len(crop_of))
         mixed = rng.random(len(crop_of)) < mix_fraction
-        partners = pool.vectors[rng.integers(0, len(pool.vectors), len(crop_of))]
+        partner = rng.integers(0, len(pool.vectors), len(crop_of))
         amounts = rng.uniform(0.2, 0.8, (len(crop_of), 1)).astype(np.float32)
-        vectors = np.where(mixed[:, None], amounts * vectors + (1 - amounts) * partners, vectors).astype(np.float32)
+        vectors = np.where(mixed[:, None], amounts * pool.vectors[first] + (1 - amounts) * pool.vectors[partner],
+                           pool.vectors[first]).astype(np.float32)
+        sources = np.stack([first, np.where(mixed, partner, first)], axis=1)
+        shares = np.where(mixed, amounts[:, 0], 1.0).astype(np.float32)
         targets = np.empty((len(crop_of), *crops.shape[1:]), np.uint8)
         from tqdm import tqdm
 
         for i in tqdm(range(len(crop_of)), unit="pair", desc="teacher", leave=False):
             targets[i] = teacher.stylize(np.ascontiguousarray(crops[crop_of[i]]), vectors[i])
         if cache is not None:
-            np.savez(cache, crops=crops, targets=targets, crop_of=crop_of, vectors=vectors)
-        return cls(crops, targets, crop_of, vectors, seed)
+            np.savez(cache, crops=crops, targets=targets, crop_of=crop_of, vectors=vectors, sources=sources,
+                     shares=shares)
+        return cls(crops, targets, crop_of, vectors, sources, shares, seed)
 
-    def sample(self, count: int, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(content, target, vectors): the same random ``size`` window (and flip) of a crop and of
-        its painting, for ``count`` random pairs; images ``[N,3,size,size]`` in [0,1]."""
+    def sample(self, count: int, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+        """(content, target, vectors, picks): the same random ``size`` window (and flip) of a crop and
+        of its painting, for ``count`` random pairs (``picks``, their indices); images
+        ``[N,3,size,size]`` in [0,1]."""
         picks = self.rng.integers(0, len(self.targets), count)
         content, target = aligned_windows(self.rng, [self.crops[self.crop_of[p]] for p in picks],
                                           [self.targets[p] for p in picks], size)
-        return content, target, torch.from_numpy(self.vectors[picks])
+        return content, target, torch.from_numpy(self.vectors[picks]), picks
 
 
 @dataclass(frozen=True)
@@ -208,7 +242,8 @@ class DistillWeights:
     teacher: float = 5.0
     vector: float = 1.0
     content: float = 1.0
-    texture: float = 5.0
+    texture: float = 5.0  # band-pass patches against the teacher's painting of the crop
+    picture: float = 5.0  # band-pass patches against the style picture itself (when the pool has them)
 
 
 class AnyStyleTrainer:
@@ -226,6 +261,7 @@ class AnyStyleTrainer:
         weights: DistillWeights = DistillWeights(),
         device: torch.device = torch.device("cpu"),
         seed: int = 0,
+        pool_tables: np.ndarray | None = None,
     ) -> None:
         if generator.config.style_dim == 0:
             raise ValueError("any-style training needs a style-vector generator (style_dim > 0)")
@@ -235,7 +271,9 @@ class AnyStyleTrainer:
         self.weights, self.device = weights, device
         self.terms = PredictorTerms(load_style_predictor(), device, seed)
         self.terms.predictor.requires_grad_(False)
-        self.projector = PatchProjector(seed=seed).to(device)
+        self.projector = PatchProjector(seed=seed).to(device)  # the pool's tables were read with the same seed
+        #: Each pool picture's patch quantiles [K,L,directions,Q] (float16), or None: no picture term.
+        self.pool_tables = None if pool_tables is None else torch.from_numpy(pool_tables).to(device)
         self.optimizer = torch.optim.Adam(generator.parameters(), lr, betas=(0.5, 0.99))
         self.step = 0
 
@@ -245,7 +283,8 @@ class AnyStyleTrainer:
         return 1.0 if self.step < half else max(0.0, 1.0 - (self.step - half) / max(1.0, self.steps - half))
 
     def train_step(self) -> dict[str, float]:
-        content, target, vectors = (t.to(self.device) for t in self.pairs.sample(self.batch_size, self.size))
+        content, target, vectors, picks = self.pairs.sample(self.batch_size, self.size)
+        content, target, vectors = content.to(self.device), target.to(self.device), vectors.to(self.device)
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr * self.lr_factor()
         self.optimizer.zero_grad(set_to_none=True)
@@ -255,6 +294,9 @@ class AnyStyleTrainer:
         w = self.weights
         total = (w.teacher * found["teacher"] + w.vector * found["vector"] + w.content * found["content"]
                  + w.texture * found["texture"])
+        if self.pool_tables is not None:
+            found["picture"] = self._picture_texture(stylized, picks)
+            total = total + w.picture * found["picture"]
         total.backward()
         self.optimizer.step()
         self.step += 1
@@ -268,6 +310,18 @@ class AnyStyleTrainer:
         with torch.no_grad():
             tables = [p.sort(dim=-1).values for p in self.projector(target, directions)]  # [N,K,P] per band
         return losses.sliced_wasserstein_loss(projections, tables)
+
+    def _picture_texture(self, stylized: torch.Tensor, picks: np.ndarray, points: int = 1024) -> torch.Tensor:
+        """Sliced Wasserstein distance of each output's band-pass patches to its style picture's
+        (``picks``: the pairs painted).  For a mix the target is the 1-D Wasserstein barycentre of
+        the two pictures' projections: its quantile function is the shares' mix of theirs."""
+        assert self.pool_tables is not None
+        directions, projections = self.projector.sampled(stylized, self.projector.num_directions // 2, points)
+        sources = torch.from_numpy(self.pairs.sources[picks]).to(self.device)  # [N,2]
+        shares = torch.from_numpy(self.pairs.shares[picks]).to(self.device).view(-1, 1, 1, 1)
+        first, second = (self.pool_tables[sources[:, i]][:, :, directions].float() for i in (0, 1))  # [N,L,K,Q]
+        tables = shares * first + (1.0 - shares) * second
+        return losses.sliced_wasserstein_loss(projections, [tables[:, level] for level in range(len(projections))])
 
     def fit_steps_to(self, minutes: float, started: float, first_step: int = 0) -> None:
         """Set ``steps`` to what fits in ``minutes`` from ``started`` at the rate so far (at most the

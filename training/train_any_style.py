@@ -36,9 +36,11 @@ from rtstyle.models.style_predictor import load_style_predictor, predictor_input
 from rtstyle.stylefile import StyleBank, load_style_bank, make_thumbnail, save_style_bank  # noqa: E402
 from rtstyle.video.images import is_image_path, read_image  # noqa: E402
 from training.any_style import (  # noqa: E402
-    AnyStylePairs, AnyStyleTrainer, BuiltinStyles, PoolSizes, StylePool, build_style_pool, student_generator,
+    AnyStylePairs, AnyStyleTrainer, BuiltinStyles, DistillWeights, PoolSizes, StylePool, build_style_pool,
+    student_generator,
 )
 from training.data import load_content  # noqa: E402
+from training.features import PatchProjector  # noqa: E402
 from rtstyle.benchmark import machine_description  # noqa: E402
 from training.loop import make_run_dir  # noqa: E402
 from training.teacher import TEACHER_LICENCE, MagentaTeacher  # noqa: E402
@@ -71,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (warm start: lower than from scratch)")
     parser.add_argument("--per-crop", type=int, default=5, help="teacher paintings per content crop")
     parser.add_argument("--mix-fraction", type=float, default=0.25, help="share of pairs painted with a mix of two styles")
+    parser.add_argument("--w-picture", type=float, default=DistillWeights.picture,
+                        help="weight of the texture term against the style picture itself (0: off)")
     pool = PoolSizes()
     parser.add_argument("--variants", type=int, default=pool.variants_per_painting, help="style-pool variants per painting")
     parser.add_argument("--pool-photos", type=int, default=pool.photos, help="content photos used as styles")
@@ -108,15 +112,19 @@ def _pool_and_pairs(
     args: argparse.Namespace, run_dir: Path, paintings: dict[str, np.ndarray], content: list[np.ndarray], sizes: PoolSizes
 ) -> tuple[StylePool, AnyStylePairs]:
     """The style pool and the teacher's pairs: made (and kept in ``run_dir``) or reused from it."""
-    record = run_dir / "style_pool.json"
+    record, tables = run_dir / "style_pool.json", run_dir / "style_pool_tables.npy"
     teacher = None
     if record.is_file():
-        pool = StylePool(np.load(run_dir / "style_pool.npy"), json.loads(record.read_text()))
+        pool = StylePool(np.load(run_dir / "style_pool.npy"), json.loads(record.read_text()),
+                         np.load(tables) if tables.is_file() else None)
+        if pool.tables is None:
+            logger.warning("%s has no picture tables (an older run): the picture texture term is off", run_dir)
     else:
         teacher = MagentaTeacher(args.threads)
         pool = build_style_pool(teacher, paintings, content, sizes, np.random.default_rng(args.seed),
-                                BuiltinStyles(args.threads))
+                                BuiltinStyles(args.threads), PatchProjector(seed=args.seed))
         np.save(run_dir / "style_pool.npy", pool.vectors)
+        np.save(tables, pool.tables)
         record.write_text(json.dumps(pool.labels))
     pairs = AnyStylePairs.build(teacher or MagentaTeacher(args.threads), content, pool, per_crop=args.per_crop,
                                 mix_fraction=args.mix_fraction, seed=args.seed, cache_dir=run_dir)
@@ -147,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         pool, pairs = _pool_and_pairs(args, run_dir, paintings, content, sizes)
         generator = student_generator(config, init.state_dict)
         trainer = AnyStyleTrainer(generator, pairs, size=args.size, batch_size=args.batch_size, lr=args.lr,
-                                  steps=args.steps, seed=args.seed)
+                                  steps=args.steps, seed=args.seed, weights=DistillWeights(picture=args.w_picture),
+                                  pool_tables=pool.tables if args.w_picture else None)
         student_started = time.monotonic()
         history: list[dict[str, float]] = []
         while trainer.step < trainer.steps:
