@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             shown = ("g_adv", "g_nce", "g_struct", "g_swd", "g_rec", "d_adv", "d_style_acc", "f_match", "f_temporal")
 
             def progress(step: int, scalars: dict[str, float]) -> None:
+                bar.total = config.total_steps  # --minutes may have shrunk the generator stage
                 bar.update(1)
                 if step % 10 == 0:
                     bar.set_postfix(

@@ -4,6 +4,7 @@ run directory, resume, one-line errors, and a --help that documents every settin
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import fields
@@ -211,3 +212,15 @@ def test_a_saved_config_with_a_retired_option_loads_only_at_the_value_it_always_
     (tmp_path / "config.json").write_text(json.dumps({**saved, "gan_loss": "lsgan"}))
     with pytest.raises(ValueError, match="gan-loss, an option rtstyle no longer has"):
         TrainConfig.load(tmp_path / "config.json")
+
+
+def test_the_progress_bar_ends_at_the_step_count_minutes_left(dataset: dict[str, Path], capsys) -> None:
+    out = dataset["root"] / "short.safetensors"
+    args = ["--style", str(dataset["stripes"]), "--content", str(dataset["content"]), "--out", str(out),
+            "--run-dir", str(dataset["root"] / "runs"), *TINY, "--w-teacher", "0", "--content-floor", "0",
+            "--steps", "10000", "--minutes", "0.005", "--sample-every", "1000", "--checkpoint-every", "1000"]
+    assert main(args) == 0
+    steps = load_style_bank(out).training["steps"]
+    assert steps < 10_000
+    last = re.findall(r"(\d+)/(\d+) \[", capsys.readouterr().err)[-1]
+    assert last == (str(steps), str(steps))  # not "21/10000"
