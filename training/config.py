@@ -93,8 +93,8 @@ class TrainConfig:
     w_nce: float = option(0.0, "weight of the PatchNCE content loss (the feature content loss replaces it)")
     w_struct: float = option(0.5, "weight of the luminance structure (SSIM structure term) content loss")
     w_swd: float = option(5.0, "weight of the sliced Wasserstein loss on band-pass patches (the strokes' texture)")
-    # Measured on the bundled bank: Mondrian's 0.38 on the training photos (0.36 on the evaluation
-    # photos) rose to 0.45 (0.42) in one round, its texture still closer to the painting than the
+    # Measured on the bundled bank: Mondrian's 0.38 on the training photos rose to 0.45 in one round
+    # (0.364 -> 0.428 on the evaluation photos), its texture still closer to the painting than the
     # peer's; the six others held 0.61-0.73 as trained (training/content_floor.py).
     content_floor: float = option(
         0.42, "content SSIM every style keeps on the training photos: a style below it gets its stored "
