@@ -20,7 +20,7 @@ from rtstyle import __version__
 from rtstyle.backends.registry import AUTO, backend_names
 from rtstyle.console import configure_console
 from rtstyle.errors import EXIT_INTERNAL_ERROR, EXIT_UNAVAILABLE, RtStyleError
-from rtstyle.interrupts import install_interrupt_handlers, interrupt_exit_code
+from rtstyle.interrupts import install_interrupt_handlers, interrupt_behind, interrupt_exit_code
 from rtstyle.scale_control import AUTO_SCALE
 
 EXAMPLES = """\
@@ -230,18 +230,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc), debug)
         return exc.exit_code
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (rtstyle.interrupts)
-        _fail("interrupted; nothing was written", debug)
-        return interrupt_exit_code(exc)
+        return _interrupted(exc, debug)
     except MemoryError:
         _fail("out of memory: try --scale 0.5, a smaller --max-pixels or --batch 1", debug)
         return EXIT_UNAVAILABLE
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        if (interrupt := interrupt_behind(exc)) is not None:  # a signal wrapped by Python on its way up
+            return _interrupted(interrupt, debug)
         if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError (CUDA)
             _fail("GPU out of memory: try --scale 0.5, --batch 1 or --device cpu", debug)
             return EXIT_UNAVAILABLE
         _fail(f"internal error ({type(exc).__name__}: {exc}); please report it, rerun with --debug for details",
               debug)
         return EXIT_INTERNAL_ERROR
+
+
+def _interrupted(exc: KeyboardInterrupt, debug: bool) -> int:
+    _fail("interrupted; nothing was written", debug)
+    return interrupt_exit_code(exc)
 
 
 def _fail(message: str, debug: bool) -> None:

@@ -35,6 +35,20 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum
 
 
+def interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The interrupt that ``exc`` was raised from, if any: a signal that lands while Python runs a
+    class's ``__set_name__`` (a dataclass being defined as torch imports, say) surfaces on Python
+    3.11 as a ``RuntimeError`` whose cause is our :class:`Interrupted`."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def interrupt_exit_code(exc: KeyboardInterrupt) -> int:
     """Exit status for ``exc``: its signal's, or SIGINT's for a plain ``KeyboardInterrupt``."""
     return exc.exit_code if isinstance(exc, Interrupted) else 128 + signal.SIGINT

@@ -82,3 +82,20 @@ def test_a_signal_during_start_up_prints_no_traceback(
     # Before the handlers are installed (interpreter start-up) SIGTERM's default action applies.
     assert process.returncode in (143, -signal.SIGTERM), err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_signal_that_python_wraps_on_its_way_up_is_still_an_interrupt(monkeypatch, capsys) -> None:
+    """Python 3.11 turns an exception from ``__set_name__`` (a signal landing while torch defines a
+    dataclass at import: seen in CI) into a ``RuntimeError`` raised from it; that is still SIGTERM."""
+    from rtstyle import cli, commands
+
+    def wrapped_signal(_args: object) -> int:
+        try:
+            raise Interrupted(signal.SIGTERM)
+        except Interrupted as exc:  # as type_new_set_names does: RuntimeError from the original
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance 'placeholder_nodes'") from exc
+
+    monkeypatch.setattr(commands, "run_sample", wrapped_signal)
+    assert cli.main(["sample", "x.mp4"]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == "rtstyle: error: interrupted; nothing was written"
