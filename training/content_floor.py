@@ -26,13 +26,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
 
 from rtstyle.evaluation import shrink
 from rtstyle.metrics.ssim import ssim_luminance
 from rtstyle.models.pyramid import scale_pyramid
+from rtstyle.stylizer import to_uint8_frames
+from training.data import ContentSampler, to_tensor
 from training.losses import structure_loss
 from training.trainer import Trainer
 
@@ -42,7 +43,8 @@ logger = logging.getLogger(__name__)
 MEASURE_PHOTOS = 24
 MEASURE_SIDE = 384
 #: Refinement: λ of the first round, rounds at most (λ doubles each), steps per round and Adam's
-#: rate.  Each step paints a batch of the run's own crop size (``--batch-size``, ``--size``).
+#: rate.  Each step paints a batch of the run's own crops (``--batch-size``, ``--size``,
+#: ``--content-scale-min``: :class:`training.data.ContentSampler`, as the generator stage).
 FIRST_STRUCTURE_WEIGHT = 10.0
 MAX_ROUNDS = 4
 ROUND_STEPS = 150
@@ -104,7 +106,7 @@ def hold_content_floor(trainer: Trainer, photos: list[np.ndarray], names: list[s
 def _measurement_set(photos: list[np.ndarray], device: torch.device) -> list[torch.Tensor]:
     """:data:`MEASURE_PHOTOS` photos spread over ``photos``, at :data:`MEASURE_SIDE`, as ``[1,3,H,W]``."""
     picks = np.linspace(0, len(photos) - 1, min(MEASURE_PHOTOS, len(photos))).round().astype(int)
-    return [_to_tensor(shrink(photos[i], MEASURE_SIDE), device) for i in dict.fromkeys(picks)]
+    return [to_tensor([shrink(photos[i], MEASURE_SIDE)]).to(device) for i in dict.fromkeys(picks)]
 
 
 @torch.no_grad()
@@ -113,7 +115,7 @@ def style_ssim(trainer: Trainer, index: int, photos: list[torch.Tensor]) -> floa
     scores = []
     for photo in photos:
         painted = trainer.stylize(photo, index)
-        scores.append(ssim_luminance(_to_uint8(painted), _to_uint8(photo.cpu())))
+        scores.append(ssim_luminance(to_uint8_frames(painted)[0].numpy(), to_uint8_frames(photo.cpu())[0].numpy()))
     return float(np.mean(scores))
 
 
@@ -123,8 +125,8 @@ def _refine_vector(trainer: Trainer, index: int, photos: list[np.ndarray], struc
     vectors = generator.style_vectors
     offset = torch.zeros_like(vectors[index], requires_grad=True)
     optimizer = torch.optim.Adam([offset], lr=LEARNING_RATE)
-    rng = np.random.default_rng(seed)
-    batch, crop = config.batch_size, config.size
+    crops = ContentSampler(photos, config.size, (config.content_scale_min, 1.0), seed)
+    batch = config.batch_size
     styles = torch.full((batch,), index, dtype=torch.long, device=trainer.device)
     weights = trainer.style_weights(styles)
     frozen = [p for p in generator.parameters() if p.requires_grad]
@@ -133,8 +135,7 @@ def _refine_vector(trainer: Trainer, index: int, photos: list[np.ndarray], struc
     try:
         with torch.enable_grad():
             for _ in range(ROUND_STEPS):
-                content = torch.stack([_random_crop(photos[rng.integers(len(photos))], crop, rng) for _ in range(batch)])
-                content = content.to(trainer.device)
+                content = crops.sample(batch).to(trainer.device)
                 code = (vectors[index] + offset).expand(batch, -1)  # [N,D]: the style's vector, refined
                 painted = _paint(generator, content, code, weights)
                 loss = config.w_swd * trainer.style_swd(painted, styles) + structure_weight * structure_loss(painted, content)
@@ -155,25 +156,3 @@ def _paint(generator: torch.nn.Module, content: torch.Tensor, code: torch.Tensor
     if not base:
         return generator.paint(content, code)
     return scale_pyramid(lambda images, _weights: generator.paint(images, code), content, weights, base)
-
-
-def _random_crop(photo: np.ndarray, side: int, rng: np.random.Generator) -> torch.Tensor:
-    """A ``side``-pixel square of ``photo`` as ``[3,H,W]``; a photo too small for one is enlarged first."""
-    height, width = photo.shape[:2]
-    if min(height, width) < side:
-        factor = side / min(height, width)
-        photo = cv2.resize(photo, (max(side, round(width * factor)), max(side, round(height * factor))),
-                           interpolation=cv2.INTER_LINEAR)
-        height, width = photo.shape[:2]
-    top, left = rng.integers(0, height - side + 1), rng.integers(0, width - side + 1)
-    crop = np.ascontiguousarray(photo[top : top + side, left : left + side])
-    return torch.from_numpy(crop).permute(2, 0, 1).float() / 255.0
-
-
-def _to_tensor(photo: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(photo)).permute(2, 0, 1)[None].float().div(255.0).to(device)
-
-
-def _to_uint8(image: torch.Tensor) -> np.ndarray:
-    """``[1,3,H,W]`` in [0,1] → uint8 ``[H,W,3]``."""
-    return (image[0].clamp(0, 1) * 255.0).round().byte().permute(1, 2, 0).numpy()
