@@ -21,6 +21,7 @@ import itertools
 import sys
 from collections.abc import Callable
 
+import rtstyle  # noqa: F401 - before torch: the package sets OpenMP's wait policy, as for every command
 import cv2
 import numpy as np
 import torch

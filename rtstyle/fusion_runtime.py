@@ -188,19 +188,16 @@ def _remap(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """:func:`warp_with_flow` with OpenCV: absolute sampling positions per pixel, then ``remap``."""
     height, width = image.shape[-2:]
     small_h, small_w = flow.shape[-2:]
-    positions = _resize_flow(flow.float(), height, width)  # [N,2,H,W] in flow pixels
-    if positions.data_ptr() == flow.data_ptr():  # same grid: made into positions below, not in the caller's flow
-        positions = positions.clone()
-    positions = positions.contiguous().numpy()
+    # Flow pixels → image pixels on the flow's own (small) grid, a new tensor the positions are built in.
+    to_image = torch.tensor([width / small_w, height / small_h], dtype=torch.float32).view(1, 2, 1, 1)
+    positions = _resize_flow(flow.float() * to_image, height, width).contiguous().numpy()  # [N,2,H,W]
     columns = np.arange(width, dtype=np.float32)
     rows = np.arange(height, dtype=np.float32)[:, None]
     out = torch.empty_like(image, memory_format=torch.contiguous_format)
     planes = image.contiguous().numpy()
     for n in range(image.shape[0]):
         map_x, map_y = positions[n]
-        map_x *= width / small_w  # flow pixels → image pixels, then + the pixel's own position
-        map_x += columns
-        map_y *= height / small_h
+        map_x += columns  # + the pixel's own position
         map_y += rows
         for plane, target in zip(planes[n], out[n].numpy(), strict=True):
             cv2.remap(plane, map_x, map_y, cv2.INTER_LINEAR, dst=target, borderMode=cv2.BORDER_REPLICATE)

@@ -73,3 +73,22 @@ def test_ci_runs_the_readme_commands_as_written() -> None:
     assert ci_lines.count(install) == 2, "CI runs README command 1 twice (it must be repeatable)"
     assert tests in ci_lines
     assert "--overwrite" in install.split("rtstyle sample", 1)[1], "the demo refuses to overwrite otherwise"
+
+
+def _wait_policy_after(code: str, environment: dict[str, str]) -> str:
+    """``OMP_WAIT_POLICY`` as a fresh interpreter sees it after running ``code``."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | environment
+    script = f"{code}\nimport os, sys\nprint(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)"
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_the_package_sets_a_passive_openmp_wait_policy_before_torch_loads() -> None:
+    # torch's OpenMP reads the policy once, when torch is first imported: importing the package
+    # (as every command and the window do first) must set it without bringing torch in.
+    assert _wait_policy_after("import rtstyle", {}) == ["PASSIVE", "False"]
+    assert _wait_policy_after("import rtstyle.cli", {})[0] == "PASSIVE"
+    assert _wait_policy_after("import rtstyle", {"OMP_WAIT_POLICY": "ACTIVE"}) == ["ACTIVE", "False"]

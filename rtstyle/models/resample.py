@@ -38,9 +38,25 @@ def block_mean(images: torch.Tensor, factor: int) -> torch.Tensor:
     height, width = images.shape[-2:]
     if factor == 1:
         return images
-    if _fast_path(images) and height % factor == 0 and width % factor == 0:
-        return _sum_blocks(_sum_blocks(images, factor, 2), factor, 3) * (1.0 / factor**2)
-    return F.avg_pool2d(images, factor, ceil_mode=True)
+    if not _fast_path(images):
+        return F.avg_pool2d(images, factor, ceil_mode=True)
+    whole_h, whole_w = height // factor, width // factor  # the whole blocks
+    if whole_h == 0 or whole_w == 0:
+        return F.avg_pool2d(images, factor, ceil_mode=True)
+    whole = images[..., : whole_h * factor, : whole_w * factor]
+    means = _sum_blocks(_sum_blocks(whole, factor, 2), factor, 3).mul_(1.0 / factor**2)
+    if (whole_h * factor, whole_w * factor) == (height, width):
+        return means
+    # A frame whose size the factor does not divide (980×551 at 4): the whole blocks as above,
+    # the thin partial strips at the right and bottom by avg_pool2d, which is slow only on big inputs.
+    out = images.new_empty(*images.shape[:-2], -(-height // factor), -(-width // factor))
+    out[..., :whole_h, :whole_w] = means
+    if whole_w * factor < width:
+        out[..., :, whole_w:] = F.avg_pool2d(images[..., whole_w * factor :], factor, ceil_mode=True)
+    if whole_h * factor < height:
+        out[..., whole_h:, :whole_w] = F.avg_pool2d(images[..., whole_h * factor :, : whole_w * factor], factor,
+                                                    ceil_mode=True)
+    return out
 
 
 def _fast_path(images: torch.Tensor) -> bool:
