@@ -25,6 +25,7 @@ from PyQt6.QtCore import QEventLoop, QMimeData, QPointF, Qt, QTimer, QUrl
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import QApplication
 
+import rtstyle.cli  # noqa: F401 - first: it sets OpenMP's wait policy before torch loads, as for every command
 from rtstyle.benchmark import machine_description
 from rtstyle.catalog import ANY_STYLE_BANK, DEFAULT_BANK
 from rtstyle.picture_styles import name_from_path

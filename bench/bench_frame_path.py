@@ -21,7 +21,7 @@ import itertools
 import sys
 from collections.abc import Callable
 
-import rtstyle  # noqa: F401 - before torch: the package sets OpenMP's wait policy, as for every command
+import rtstyle.cli  # noqa: F401 - first: it sets OpenMP's wait policy before torch loads, as for every command
 import cv2
 import numpy as np
 import torch

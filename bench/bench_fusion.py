@@ -19,7 +19,7 @@ import argparse
 import datetime as dt
 import sys
 
-import rtstyle  # noqa: F401 - before torch: the package sets OpenMP's wait policy, as for every command
+import rtstyle.cli  # noqa: F401 - first: it sets OpenMP's wait policy before torch loads, as for every command
 import numpy as np
 import torch
 

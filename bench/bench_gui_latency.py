@@ -29,10 +29,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PyQt6.QtCore import QEventLoop, QTimer
 from PyQt6.QtWidgets import QApplication
 
+from rtstyle.cli import scale_option  # first: it sets OpenMP's wait policy before torch loads, as the window's command does
 from rtstyle.backends.registry import AUTO, backend_names
 from rtstyle.benchmark import machine_description, random_bank
 from rtstyle.models import PRESETS
-from rtstyle.cli import scale_option
 from rtstyle.models.fusion import FUSION_PRESETS, FusionNet
 from rtstyle.scale_control import AUTO_SCALE
 from rtstyle.stylefile import save_style_bank

@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import sys
 
+import rtstyle.cli  # noqa: F401 - first: it sets OpenMP's wait policy before torch loads, as for every command
 from rtstyle.benchmark import RESOLUTIONS, bench_convert, bench_models, machine_description, markdown_table
 from rtstyle.models import PRESETS
 from rtstyle.video.writer import EncodeOptions

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+import rtstyle.cli  # noqa: F401 - first: it sets OpenMP's wait policy before torch loads, as for every command
 from rtstyle.benchmark import RESOLUTIONS, interleaved_medians, machine_description
 from rtstyle.catalog import resolve_bank
 from rtstyle.contact_sheet import center_square, grid, labelled

@@ -11,17 +11,27 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from rtstyle import __version__
-from rtstyle.backends.registry import AUTO, backend_names
-from rtstyle.console import configure_console
-from rtstyle.errors import EXIT_INTERNAL_ERROR, EXIT_UNAVAILABLE, RtStyleError
-from rtstyle.interrupts import install_interrupt_handlers, interrupt_behind, interrupt_exit_code
-from rtstyle.scale_control import AUTO_SCALE
+# OpenMP threads that sleep between torch's operators instead of spinning on their cores, unless
+# the user chose (``OMP_WAIT_POLICY``).  It only counts before torch is first imported, so this
+# module imports nothing that imports torch (a test checks).  A live frame shares two cores between
+# capture, decode, ONNX Runtime, OpenCV, torch and the display, and spinning threads hold the cores
+# the others need: on a loaded 2-core CPU a 980×551 frame with F took 147-169 ms spinning, 59-61 ms
+# sleeping (bench/RESULTS.md, 2026-12-08).  Training keeps torch's default: it has one pool of
+# threads, and sleeping cost it a third of its speed.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from rtstyle import __version__  # noqa: E402 - after the policy above, like every import below
+from rtstyle.backends.registry import AUTO, backend_names  # noqa: E402
+from rtstyle.console import configure_console  # noqa: E402
+from rtstyle.errors import EXIT_INTERNAL_ERROR, EXIT_UNAVAILABLE, RtStyleError  # noqa: E402
+from rtstyle.interrupts import install_interrupt_handlers, interrupt_behind, interrupt_exit_code  # noqa: E402
+from rtstyle.scale_control import AUTO_SCALE  # noqa: E402
 
 EXAMPLES = """\
 examples:

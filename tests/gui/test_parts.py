@@ -224,7 +224,13 @@ def test_shrink_to_fit_keeps_the_aspect_and_never_enlarges() -> None:
     assert shrink_to_fit(frame, (1280, 720)) is frame and shrink_to_fit(frame, (4000, 3000)) is frame
     assert shrink_to_fit(frame, None) is frame
     flat = np.full((720, 1280, 3), 77, np.uint8)
-    assert (shrink_to_fit(flat, (320, 180)) == 77).all()  # area-averaged: a flat frame stays flat
+    assert (shrink_to_fit(flat, (320, 180)) == 77).all() and (shrink_to_fit(flat, (980, 551)) == 77).all()
+    # Smaller than half, every source pixel counts: 4×4 blocks of noise average out (std ~74/4),
+    # where sampling a few of them would keep half the noise's spread (~74/2).
+    assert shrink_to_fit(frame, (320, 180)).std() < 25
+    # A mild shrink stays close to the area average, noise included.
+    fitted = shrink_to_fit(frame, (980, 551)).astype(np.float32)
+    assert fitted.std() < frame.std() and abs(fitted.mean() - frame.mean()) < 1.0
 
 
 def test_worker_stylizes_at_the_display_size_but_sinks_get_the_full_frame() -> None:
