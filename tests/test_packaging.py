@@ -4,7 +4,10 @@ pointing one way) and the README's fresh-machine commands, which CI must run as 
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -77,10 +80,6 @@ def test_ci_runs_the_readme_commands_as_written() -> None:
 
 def _wait_policy_after(code: str, environment: dict[str, str]) -> list[str]:
     """``OMP_WAIT_POLICY`` and whether torch is loaded, as a fresh interpreter sees them after ``code``."""
-    import os
-    import subprocess
-    import sys
-
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | environment
     script = f"{code}\nimport os, sys\nprint(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)"
     return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout.split()

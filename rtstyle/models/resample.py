@@ -40,10 +40,8 @@ def block_mean(images: torch.Tensor, factor: int) -> torch.Tensor:
     height, width = images.shape[-2:]
     if factor == 1:
         return images
-    if not _fast_path(images) or images.dtype != torch.float32:
-        return F.avg_pool2d(images, factor, ceil_mode=True)
     whole_h, whole_w = height // factor, width // factor  # the whole blocks
-    if whole_h == 0 or whole_w == 0:
+    if not _fast_path(images) or images.dtype != torch.float32 or whole_h == 0 or whole_w == 0:
         return F.avg_pool2d(images, factor, ceil_mode=True)
     means = _area_planes(images[..., : whole_h * factor, : whole_w * factor], (whole_h, whole_w))
     if (whole_h * factor, whole_w * factor) == (height, width):

@@ -55,7 +55,8 @@ def test_enlargement_keeps_gradients_for_training() -> None:
     torch.testing.assert_close(images.grad, reference.grad)
 
 
-@pytest.mark.parametrize(("height", "width", "factor"), [(360, 640, 4), (16, 24, 8), (10, 13, 4), (7, 7, 2), (5, 6, 1), (551, 980, 4), (551, 980, 8),
+@pytest.mark.parametrize(("height", "width", "factor"), [(360, 640, 4), (16, 24, 8), (10, 13, 4), (7, 7, 2), (5, 6, 1),
+                          (551, 980, 4), (551, 980, 8),
                           (12, 9, 8), (3, 17, 4), (2, 2, 4)])
 def test_block_mean_matches_average_pooling(height: int, width: int, factor: int) -> None:
     images = torch.rand(2, 3, height, width, generator=torch.Generator().manual_seed(4))
