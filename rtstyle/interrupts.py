@@ -9,12 +9,21 @@ exception subclasses ``KeyboardInterrupt`` so code that already handles Ctrl-C h
 The handlers are one-shot: once a signal has started the unwinding, further signals are noted but
 not raised, so a second Ctrl-C (or a supervisor repeating SIGTERM) cannot interrupt the clean-up
 half way and print a traceback from inside it.
+
+Python runs a signal handler between any two bytecodes of the main thread, so the exception can
+land between acquiring a resource and registering its clean-up: just after ``queue.Queue`` has
+taken its internal lock (the encode thread then waits on that lock forever and the conversion
+hangs instead of stopping), or just after the temporary output was created but before the block
+that deletes it was entered.  :func:`interrupts_held` marks such short stretches: a signal that
+arrives inside one is raised as soon as it ends.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 #: Signals turned into :class:`Interrupted`; SIGHUP does not exist on Windows.
@@ -55,16 +64,46 @@ def interrupt_exit_code(exc: KeyboardInterrupt) -> int:
 
 
 class _OneShot:
-    """Signal handler raising :class:`Interrupted` for the first signal only."""
+    """Signal handler raising :class:`Interrupted` for the first signal only, or holding it for
+    :func:`interrupts_held` while the main thread is inside a held stretch (``held`` deep)."""
 
     def __init__(self) -> None:
         self.fired = False
+        self.held = 0
+        self.pending: int | None = None
 
     def __call__(self, signum: int, _frame: FrameType | None) -> None:
         if self.fired:
             return
         self.fired = True
+        if self.held:
+            self.pending = signum
+            return
         raise Interrupted(signum)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Run the block whole: a signal arriving inside it is raised when it ends, not midway.
+
+    For short stretches only (a queue hand-off, creating a file and arming its clean-up): a held
+    signal waits for the block.  Only the main thread receives signals, so elsewhere, and where
+    :func:`install_interrupt_handlers` has not run, this does nothing.
+    """
+    handler = signal.getsignal(signal.SIGINT)
+    if not isinstance(handler, _OneShot) or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler.held += 1
+    try:
+        yield
+    finally:
+        handler.held -= 1
+        # A signal after the decrement raises by itself; one before it is pending here, and wins
+        # over an error of the block as it would have without the hold.
+        if handler.pending is not None and not handler.held:
+            signum, handler.pending = handler.pending, None
+            raise Interrupted(signum)
 
 
 def install_interrupt_handlers() -> None:

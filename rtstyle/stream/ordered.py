@@ -29,6 +29,7 @@ from typing import TypeVar
 import av
 import numpy as np
 
+from rtstyle.interrupts import interrupts_held
 from rtstyle.memory import release_large_blocks
 from rtstyle.stream.sinks import VideoSink, open_video_sink
 from rtstyle.stream.sources import Source, until_dropped
@@ -110,7 +111,8 @@ class _Flow:
         """``q.put`` that gives up with ``_Stopped`` once the flow is stopping."""
         while not self.stop.is_set():
             try:
-                q.put(item, timeout=_POLL_S)
+                with interrupts_held():  # not with the queue's lock taken: the other stage needs it
+                    q.put(item, timeout=_POLL_S)
                 return
             except queue.Full:
                 continue
@@ -120,7 +122,8 @@ class _Flow:
         """``q.get`` that gives up with ``_Stopped`` once the flow is stopping."""
         while not self.stop.is_set():
             try:
-                return q.get(timeout=_POLL_S)
+                with interrupts_held():
+                    return q.get(timeout=_POLL_S)
             except queue.Empty:
                 continue
         raise _Stopped
@@ -224,11 +227,15 @@ def _run(
         nonlocal reported
         if on_progress is not None and flow.frames_written > reported:
             reported = flow.frames_written
-            on_progress(reported)
+            with interrupts_held():  # a progress bar takes a lock its monitor thread shares
+                on_progress(reported)
 
-    for thread in threads:
-        thread.start()
+    running = False
     try:
+        with interrupts_held():  # every stage started, or none: the clean-up below joins what runs
+            for thread in threads:
+                thread.start()
+            running = True
         while (chunk := flow.get(decoded)) is not None:
             if chunk.frames:
                 chunk = _Chunk(_stylize(process, chunk.frames), chunk.audio)
@@ -244,7 +251,7 @@ def _run(
         flow.fail(exc)
     finally:
         flow.stop.set()
-        for thread in threads:
+        for thread in threads if running else ():
             thread.join()
     if flow.error is not None:
         raise flow.error

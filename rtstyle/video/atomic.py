@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rtstyle.errors import OutputError
+from rtstyle.interrupts import interrupts_held
 from rtstyle.video.averror import reason
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,15 @@ def atomic_output(
     """
     dest = Path(dest)
     check_destination(dest, overwrite=overwrite, inputs=inputs)
-    tmp = _create_temp(dest)
+    tmp: Path | None = None
     try:
+        with interrupts_held():  # a Ctrl-C just after the file exists must still find it to remove
+            tmp = _create_temp(dest)
         yield tmp
         _commit(tmp, dest, overwrite)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
     log.debug("wrote %s", dest)
 

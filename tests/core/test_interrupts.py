@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -13,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from factories import write_tiny_bank
-from rtstyle.interrupts import Interrupted, install_interrupt_handlers, interrupt_exit_code
+from rtstyle.interrupts import Interrupted, install_interrupt_handlers, interrupt_exit_code, interrupts_held
+from rtstyle.stream import ordered
+from rtstyle.video import atomic
 from rtstyle.video.sample import make_sample_clip
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -35,6 +38,77 @@ def test_a_signal_raises_once_and_later_ones_cannot_interrupt_the_clean_up(resto
     assert caught.value.signum == signal.SIGTERM and interrupt_exit_code(caught.value) == 143
     os.kill(os.getpid(), signal.SIGHUP)  # during "clean-up": noted, not raised
     assert interrupt_exit_code(KeyboardInterrupt()) == 130
+
+
+def _signal_self_and_linger(signum: int = signal.SIGTERM) -> None:
+    """Send ``signum`` to this process and give Python many chances to run its handler."""
+    os.kill(os.getpid(), signum)
+    time.sleep(0.05)
+
+
+def test_a_signal_inside_a_held_stretch_is_raised_when_the_outermost_one_ends(restored_handlers: None) -> None:
+    install_interrupt_handlers()
+    reached = []
+    with pytest.raises(Interrupted) as caught:
+        with interrupts_held():
+            with interrupts_held():
+                _signal_self_and_linger()
+                reached.append("inner")
+            reached.append("outer")
+    assert reached == ["inner", "outer"] and caught.value.signum == signal.SIGTERM
+
+
+def test_a_held_signal_wins_over_the_blocks_own_error(restored_handlers: None) -> None:
+    install_interrupt_handlers()
+    with pytest.raises(Interrupted) as caught:
+        with interrupts_held():
+            _signal_self_and_linger(signal.SIGHUP)
+            raise ValueError("the block failed too")
+    assert caught.value.signum == signal.SIGHUP and isinstance(caught.value.__context__, ValueError)
+
+
+def test_holding_does_nothing_without_rtstyles_handlers(restored_handlers: None) -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    reached = []
+    with pytest.raises(KeyboardInterrupt) as caught, interrupts_held():
+        _signal_self_and_linger(signal.SIGINT)
+        reached.append("after")
+    assert reached == [] and not isinstance(caught.value, Interrupted)
+
+
+class _SignallingQueue(queue.Queue):
+    """A queue whose hand-offs are where the signal lands, as it can with the queue's lock taken."""
+
+    def _put(self, item: object) -> None:  # runs inside put(), with the queue's lock held
+        _signal_self_and_linger()
+        super()._put(item)
+
+
+def test_a_signal_during_a_queue_hand_off_lands_after_it(restored_handlers: None) -> None:
+    """Raised inside ``put`` it would leave the queue's lock taken and the other stage waiting on
+    it forever (a conversion that hangs after Ctrl-C); held, the hand-off completes first."""
+    install_interrupt_handlers()
+    hand_off: queue.Queue[str] = _SignallingQueue(1)
+    with pytest.raises(Interrupted):
+        ordered._Flow().put(hand_off, "chunk")
+    assert hand_off.get_nowait() == "chunk"
+    assert hand_off.mutex.acquire(blocking=False)
+
+
+def test_a_signal_just_after_the_temporary_file_appears_still_removes_it(
+    restored_handlers: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install_interrupt_handlers()
+    real_close = os.close
+
+    def close_then_signal(fd: int) -> None:  # the file exists; its clean-up is not armed yet
+        real_close(fd)
+        _signal_self_and_linger()
+
+    monkeypatch.setattr(atomic.os, "close", close_then_signal)
+    with pytest.raises(Interrupted), atomic.atomic_output(tmp_path / "out.mp4"):
+        pytest.fail("the block must not start once the signal has come")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.fixture(scope="module")
