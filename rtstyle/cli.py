@@ -30,7 +30,12 @@ from rtstyle import __version__  # noqa: E402 - after the policy above, like eve
 from rtstyle.backends.registry import AUTO, backend_names  # noqa: E402
 from rtstyle.console import configure_console  # noqa: E402
 from rtstyle.errors import EXIT_INTERNAL_ERROR, EXIT_UNAVAILABLE, RtStyleError  # noqa: E402
-from rtstyle.interrupts import install_interrupt_handlers, interrupt_behind, interrupt_exit_code  # noqa: E402
+from rtstyle.interrupts import (  # noqa: E402
+    install_interrupt_handlers,
+    interrupt_behind,
+    interrupt_exit_code,
+    interrupts_held,
+)
 from rtstyle.scale_control import AUTO_SCALE  # noqa: E402
 
 EXAMPLES = """\
@@ -196,6 +201,8 @@ def _add_plugin_commands(parser: argparse.ArgumentParser) -> dict[str, Handler]:
         try:
             handlers[entry_point.name] = entry_point.load()(_subparsers(parser))
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the CLI down
+            if interrupt_behind(exc) is not None:  # a stop signal that Python wrapped: not the plugin's fault
+                raise
             logging.getLogger(__name__).warning("command %r unavailable: %s", entry_point.name, exc)
     return handlers
 
@@ -229,7 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parse(parser, argv)
         debug = args.debug
         configure_console(debug=debug, quiet=getattr(args, "quiet", False))
-        from rtstyle import commands  # imported late: `--help` should not pay for torch
+        # Imported late: `--help` should not pay for torch.  Held: a signal landing while torch's
+        # C++ start-up calls back into Python aborts the process ("terminate called", SIGABRT).
+        with interrupts_held():
+            from rtstyle import commands
 
         handlers: dict[str, Handler] = {"convert": commands.run_convert, "image": commands.run_image,
                                         "styles": commands.run_styles, "sample": commands.run_sample,

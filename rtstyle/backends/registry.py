@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from rtstyle.errors import BackendUnavailableError, InputError, RtStyleError
+from rtstyle.interrupts import interrupts_held
 
 if TYPE_CHECKING:
     import torch
@@ -101,9 +102,14 @@ def backend_label(name: str) -> str:
 
 
 def require_module(module: str, extra: str, purpose: str) -> ModuleType:
-    """Import an optional library, or say which extra installs it (never an ImportError traceback)."""
+    """Import an optional library, or say which extra installs it (never an ImportError traceback).
+
+    A stop signal waits for the import to finish: these are native libraries, and one landing
+    while their C++ start-up calls back into Python aborts the process instead of stopping it.
+    """
     try:
-        return importlib.import_module(module)
+        with interrupts_held():
+            return importlib.import_module(module)
     except ImportError as exc:
         raise BackendUnavailableError(
             f"{purpose} needs the {module} package, which is not installed ({exc}); "

@@ -111,6 +111,71 @@ def test_a_signal_just_after_the_temporary_file_appears_still_removes_it(
     assert list(tmp_path.iterdir()) == []
 
 
+class _SignalOnImport:
+    """An import hook that makes the start of importing ``name`` the moment the signal lands."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        if fullname == self.name:
+            _signal_self_and_linger()
+        return None  # the usual finders import it
+
+
+def test_a_signal_while_the_command_line_imports_torch_waits_for_the_import(
+    restored_handlers: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Raised inside torch's start-up, where C++ calls back into Python, it aborts the process
+    ("terminate called after throwing an instance of 'pybind11::error_already_set'", SIGABRT)."""
+    import rtstyle
+    from rtstyle import cli
+
+    monkeypatch.delitem(sys.modules, "rtstyle.commands", raising=False)  # restored, with the package's attribute,
+    monkeypatch.delattr(rtstyle, "commands", raising=False)  # after the test: other tests hold the original
+    monkeypatch.setattr(sys, "meta_path", [_SignalOnImport("rtstyle.commands"), *sys.meta_path])
+    assert cli.main(["styles"]) == 128 + signal.SIGTERM
+    assert "rtstyle.commands" in sys.modules  # the import ran to its end, then the signal was raised
+    assert capsys.readouterr().err.strip().splitlines() == ["rtstyle: error: interrupted; nothing was written"]
+
+
+def test_a_signal_while_a_plugin_command_loads_is_not_taken_for_a_broken_plugin(
+    restored_handlers: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rtstyle import cli
+
+    class Plugin:
+        name = "export"
+
+        def load(self) -> object:
+            try:
+                raise Interrupted(signal.SIGTERM)
+            except Interrupted as exc:  # wrapped on its way up, as Python 3.11 can
+                raise RuntimeError("Error calling __set_name__") from exc
+
+    monkeypatch.setattr(cli, "entry_points", lambda group: [Plugin()])
+    assert cli.main(["styles"]) == 128 + signal.SIGTERM
+
+
+def test_a_signal_while_an_optional_library_imports_waits_for_the_import(
+    restored_handlers: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from rtstyle.backends.registry import require_module
+
+    (tmp_path / "native_library.py").write_text(
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "time.sleep(0.05)\n"
+        "STARTED_UP = True\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "native_library", raising=False)
+    install_interrupt_handlers()
+    with pytest.raises(Interrupted):
+        require_module("native_library", "extra", "the test")
+    assert sys.modules["native_library"].STARTED_UP
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A tiny bank and a clip long enough (10 s) to be mid-conversion when the signal comes."""
