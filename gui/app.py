@@ -24,28 +24,30 @@ def run_window(options: WindowOptions) -> int:
     """Show the window until it is closed; returns the process exit code."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    app.setApplicationName("rtstyle")
-    app.setOrganizationName("rtstyle")
-    apply_dark_theme(app)
-    window = MainWindow(options, open_settings(options.settings_path))
-    window.show()
-    window.start()
-    taker = ScreenshotTaker(window, options.screenshot) if options.screenshot else None
-    # Qt's loop runs in C++, where Python signal handlers never get a turn: a timer hands
-    # control back regularly so that the handler can close the window cleanly (a recording in
-    # progress is completed, as when the user closes the window).  Raising
-    # from a Qt callback would abort the process, so the handler only closes and records.
+    # From here on a stop signal closes the window the way the user would (a recording in
+    # progress is completed): the handler only records it and asks Qt's loop to close the
+    # windows.  Raising instead, as the command line's handler does, would abort the process
+    # when it lands in Python code that Qt calls (a paint or show event while the window opens).
     received: list[int] = []
 
     def close_on_signal(signum: int, _frame: object) -> None:
         received.append(signum)
-        window.close()
+        QTimer.singleShot(0, app.closeAllWindows)  # once the loop runs, after the window opened
 
     previous = {signum: signal.signal(signum, close_on_signal) for signum in HANDLED_SIGNALS}
+    # Qt's loop runs in C++, where Python signal handlers never get a turn: a timer hands
+    # control back regularly so that the handler can run.
     poll = QTimer()
     poll.timeout.connect(lambda: None)
     poll.start(_SIGNAL_POLL_MS)
     try:
+        app.setApplicationName("rtstyle")
+        app.setOrganizationName("rtstyle")
+        apply_dark_theme(app)
+        window = MainWindow(options, open_settings(options.settings_path))
+        window.show()
+        window.start()
+        taker = ScreenshotTaker(window, options.screenshot) if options.screenshot else None
         app.exec()
     finally:
         for signum, handler in previous.items():

@@ -71,6 +71,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> Handler:
 def run_gui(args: argparse.Namespace) -> int:
     """Check the options, then open the window; PyQt6 is needed only from here on."""
     from rtstyle.errors import BackendUnavailableError
+    from rtstyle.interrupts import interrupts_held
 
     _check_options(args)
     headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -81,13 +82,15 @@ def run_gui(args: argparse.Namespace) -> int:
         raise BackendUnavailableError("no display to open the window on (DISPLAY is not set); "
                                       "use --screenshot PNG, or QT_QPA_PLATFORM=offscreen")
     try:
-        import PyQt6.QtWidgets  # noqa: F401 - only to find out whether the window can open
+        with interrupts_held():  # a native start-up: see rtstyle.backends.registry.require_module
+            import PyQt6.QtWidgets  # noqa: F401 - only to find out whether the window can open
     except ModuleNotFoundError as exc:
         raise BackendUnavailableError("the window needs PyQt6: pip install 'rtstyle[gui]'") from exc
     except ImportError as exc:  # installed, but a system library of Qt's is missing
         raise BackendUnavailableError(f"PyQt6 cannot load ({exc}); on Debian/Ubuntu install Qt's system "
                                       f"libraries: apt-get install {QT_SYSTEM_PACKAGES}") from exc
-    from rtstyle_gui.app import run_window
+    with interrupts_held():
+        from rtstyle_gui.app import run_window
     from rtstyle_gui.options import WindowOptions
 
     return run_window(WindowOptions(

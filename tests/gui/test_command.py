@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
 
 import numpy as np
@@ -84,3 +86,28 @@ def test_no_display_is_a_one_line_error_not_an_abort(gui_env, capsys, monkeypatc
         monkeypatch.delenv(name, raising=False)
     assert main(["gui", "--source", str(gui_env.clip)]) == 3
     assert "no display to open the window on" in capsys.readouterr().err
+
+
+#: The window's command with a stop signal sent from inside the window's show event: Python code
+#: that Qt calls, where an exception aborts the process (PyQt6 calls qFatal).
+_SIGNAL_AS_THE_WINDOW_OPENS = """
+import os, signal, sys
+from rtstyle_gui.window import MainWindow
+def show_then_signal(self, event):
+    os.kill(os.getpid(), signal.SIGTERM)
+    super(MainWindow, self).showEvent(event)
+MainWindow.showEvent = show_then_signal
+from rtstyle.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_stop_signal_while_the_window_opens_closes_it_as_the_user_would(gui_env, tmp_path) -> None:
+    pytest.importorskip("PyQt6.QtWidgets", reason="the window needs PyQt6")
+    settings = tmp_path / "s.ini"
+    command = [sys.executable, "-c", _SIGNAL_AS_THE_WINDOW_OPENS, "gui", "--source", str(gui_env.clip),
+               "--model", str(gui_env.bank), "--backend", "torch", "--settings", str(settings)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert "Traceback" not in done.stderr and "terminate" not in done.stderr
+    assert settings.exists()  # the window's close event ran: it saves the settings
