@@ -14,7 +14,9 @@ Python runs a signal handler between any two bytecodes of the main thread, so th
 land between acquiring a resource and registering its clean-up: just after ``queue.Queue`` has
 taken its internal lock (the encode thread then waits on that lock forever and the conversion
 hangs instead of stopping), or just after the temporary output was created but before the block
-that deletes it was entered.  :func:`interrupts_held` marks such short stretches: a signal that
+that deletes it was entered.  And where C++ calls back into Python (torch's start-up) an
+exception cannot travel back at all: the process aborts (which is also why the window's handler,
+in ``gui/app.py``, never raises).  :func:`interrupts_held` marks such stretches: a signal that
 arrives inside one is raised as soon as it ends.
 """
 
@@ -86,9 +88,10 @@ class _OneShot:
 def interrupts_held() -> Iterator[None]:
     """Run the block whole: a signal arriving inside it is raised when it ends, not midway.
 
-    For short stretches only (a queue hand-off, creating a file and arming its clean-up): a held
-    signal waits for the block.  Only the main thread receives signals, so elsewhere, and where
-    :func:`install_interrupt_handlers` has not run, this does nothing.
+    For stretches that end soon (a queue hand-off, creating a file and arming its clean-up, a
+    native library's import): a held signal waits for the block.  Only the main thread receives
+    signals, so elsewhere, and where :func:`install_interrupt_handlers` has not run, this does
+    nothing.
     """
     handler = signal.getsignal(signal.SIGINT)
     if not isinstance(handler, _OneShot) or threading.current_thread() is not threading.main_thread():
